@@ -1,0 +1,26 @@
+/** Exit codes of every meshvisor command (sysexits.h where one fits). Documented in the README. */
+export const ExitCode = {
+  /** Clean stop, or the command did what was asked. */
+  ok: 0,
+  /** A supervised program failed for good (crash loop), or `status --ready` saw a node not ready. */
+  failed: 1,
+  /** Unknown command or flag, or a command not implemented yet (EX_USAGE). */
+  usage: 64,
+  /** A readiness deadline passed, or a binary is missing (EX_UNAVAILABLE). */
+  unavailable: 69,
+  /** The node spec is invalid (EX_CONFIG). */
+  config: 78,
+} as const;
+
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** An error that ends a command with a given exit code and a one-line message, no stack trace. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}

@@ -1,0 +1,6 @@
+import { CliError, ExitCode } from './exit-codes.ts';
+import type { CommandValues } from './main.ts';
+
+export default async function status(_values: CommandValues): Promise<number> {
+  throw new CliError('not implemented yet', ExitCode.usage);
+}
