@@ -1,0 +1,223 @@
+// The slice of Consul's HTTP API a node needs. The npm `consul` client covers the agent,
+// status and catalog calls; it has no config-entry or leave API, so those use fetch. Every
+// failure becomes a ConsulError that says whether waiting can heal it (contract §3: Consul
+// answers 500 for nearly everything, so the body text decides).
+import Consul from 'consul';
+import { z } from 'zod';
+
+export interface ConsulClientOptions {
+  /** host:port of the agent's HTTP API. */
+  httpAddr: string;
+  /** ACL token; sent as X-Consul-Token, never logged. */
+  token?: string;
+  /** Per-request timeout. Catalog reads block ~6 s before the first leader (recordings 01). */
+  timeoutMs?: number;
+}
+
+/** 500 texts that mean "not yet": no servers joined, no leader elected, an RPC in flux. */
+const TRANSIENT_TEXT =
+  /No known Consul servers|No cluster leader|rpc error|leadership lost|Raft leader not found|connection refused|EOF|i\/o timeout|no path to datacenter|Not ready to serve consistent reads/i;
+
+export class ConsulError extends Error {
+  constructor(
+    message: string,
+    /** HTTP status, or null when no answer came (connection refused, timeout). */
+    readonly status: number | null,
+    /** True when retrying later can succeed; false for a request Consul rejects on its merits. */
+    readonly transient: boolean,
+  ) {
+    super(message);
+    this.name = 'ConsulError';
+  }
+
+  static fromResponse(status: number, body: string): ConsulError {
+    const text = body.trim() || `HTTP ${status}`;
+    const transient =
+      status === 429 || (status >= 500 && TRANSIENT_TEXT.test(text)) || status === 503;
+    return new ConsulError(text, status, transient);
+  }
+
+  /** An error from fetch, node:http or the npm client, normalised. */
+  static from(err: unknown): ConsulError {
+    if (err instanceof ConsulError) return err;
+    const e = err as {
+      message?: string;
+      code?: string;
+      cause?: { code?: string; message?: string };
+      response?: { statusCode?: number; body?: unknown };
+    };
+    const status = e.response?.statusCode;
+    if (typeof status === 'number') {
+      const body = e.response?.body;
+      return ConsulError.fromResponse(
+        status,
+        typeof body === 'string' ? body : body === undefined ? '' : JSON.stringify(body),
+      );
+    }
+    const code = e.code ?? e.cause?.code;
+    const detail = code ?? e.cause?.message ?? e.message ?? String(err);
+    // No HTTP answer at all: the agent is not up yet, or is restarting.
+    return new ConsulError(`no answer from Consul: ${detail}`, null, true);
+  }
+}
+
+const ConfigEntrySchema = z.looseObject({ Kind: z.string(), Name: z.string() });
+export type StoredConfigEntry = z.infer<typeof ConfigEntrySchema> & {
+  ModifyIndex?: number;
+};
+
+const AgentServiceSchema = z.looseObject({
+  ID: z.string(),
+  Service: z.string(),
+  Kind: z.string().optional(),
+  Port: z.number().optional(),
+});
+export type AgentService = z.infer<typeof AgentServiceSchema>;
+
+const MemberSchema = z.looseObject({ Name: z.string(), Addr: z.string(), Status: z.number() });
+export type Member = z.infer<typeof MemberSchema>;
+
+const SelfSchema = z.looseObject({
+  Config: z.looseObject({ NodeName: z.string(), Datacenter: z.string(), Version: z.string() }),
+});
+export type AgentSelf = z.infer<typeof SelfSchema>;
+
+export class ConsulClient {
+  readonly httpAddr: string;
+  private readonly api: Consul;
+  private readonly token: string | undefined;
+  private readonly timeoutMs: number;
+
+  constructor(options: ConsulClientOptions) {
+    this.httpAddr = options.httpAddr;
+    this.token = options.token;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    const [host, port] = splitHostPort(options.httpAddr);
+    // `timeout` is honoured by the client at run time (constants.DEFAULT_OPTIONS) but missing
+    // from its typings, hence the separately typed object.
+    const defaults: { timeout: number; token?: string } = { timeout: this.timeoutMs };
+    if (options.token) defaults.token = options.token;
+    this.api = new Consul({ host, port, defaults });
+  }
+
+  private async call<T>(request: () => Promise<unknown>, schema: z.ZodType<T>): Promise<T> {
+    let body: unknown;
+    try {
+      body = await request();
+    } catch (err) {
+      throw ConsulError.from(err);
+    }
+    const parsed = schema.safeParse(body);
+    if (!parsed.success) {
+      throw new ConsulError(
+        `unexpected answer from Consul: ${z.prettifyError(parsed.error)}`,
+        200,
+        false,
+      );
+    }
+    return parsed.data;
+  }
+
+  /** The raft leader's RPC address, or "" while there is none (contract §3). */
+  leader(): Promise<string> {
+    // The npm client decodes the recorded `""` body to undefined.
+    const leader = z
+      .string()
+      .optional()
+      .transform((v) => v ?? '');
+    return this.call(() => this.api.status.leader(), leader);
+  }
+
+  self(): Promise<AgentSelf> {
+    return this.call(() => this.api.agent.self(), SelfSchema);
+  }
+
+  members(): Promise<Member[]> {
+    return this.call(() => this.api.agent.members(), z.array(MemberSchema));
+  }
+
+  /** The agent's local services, keyed by service ID. */
+  services(): Promise<Record<string, AgentService>> {
+    return this.call(() => this.api.agent.service.list(), z.record(z.string(), AgentServiceSchema));
+  }
+
+  /** True once anti-entropy has put this node into the catalog. `null` body = not there. */
+  async nodeInCatalog(node: string): Promise<boolean> {
+    const entry = await this.call(
+      () => this.api.catalog.node.services(node),
+      z.looseObject({ Node: z.looseObject({ Node: z.string() }) }).nullable(),
+    );
+    return entry !== null;
+  }
+
+  async maintenance(serviceId: string, enable: boolean, reason: string): Promise<void> {
+    await this.call(
+      () => this.api.agent.service.maintenance({ id: serviceId, enable, reason }),
+      z.unknown(),
+    );
+  }
+
+  async deregister(serviceId: string): Promise<void> {
+    await this.call(() => this.api.agent.service.deregister(serviceId), z.unknown());
+  }
+
+  /** GET /v1/config/:kind/:name; null when Consul has no such entry (404). */
+  async readConfigEntry(kind: string, name: string): Promise<StoredConfigEntry | null> {
+    const res = await this.fetch('GET', `/v1/config/${enc(kind)}/${enc(name)}`);
+    if (res.status === 404) return null;
+    const body = await this.expectOk(res);
+    const parsed = ConfigEntrySchema.extend({ ModifyIndex: z.number() }).safeParse(
+      JSON.parse(body),
+    );
+    if (!parsed.success)
+      throw new ConsulError(`unexpected config entry from Consul: ${body}`, 200, false);
+    return parsed.data;
+  }
+
+  /**
+   * PUT /v1/config?cas=N. Returns false when the check-and-set missed: someone else wrote
+   * the entry since we read it (cas=0: it exists already), so the caller reads again.
+   */
+  async writeConfigEntry(entry: Record<string, unknown>, cas: number): Promise<boolean> {
+    const res = await this.fetch('PUT', `/v1/config?cas=${cas}`, JSON.stringify(entry));
+    const body = (await this.expectOk(res)).trim();
+    if (body !== 'true' && body !== 'false') {
+      throw new ConsulError(`unexpected answer to PUT /v1/config: ${body}`, res.status, false);
+    }
+    return body === 'true';
+  }
+
+  /** PUT /v1/agent/leave: the agent leaves the cluster gracefully, then exits 0. */
+  async leave(): Promise<void> {
+    await this.expectOk(await this.fetch('PUT', '/v1/agent/leave'));
+  }
+
+  private async fetch(method: string, path: string, body?: string): Promise<Response> {
+    try {
+      return await fetch(`http://${this.httpAddr}${path}`, {
+        method,
+        body,
+        headers: this.token ? { 'X-Consul-Token': this.token } : {},
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (err) {
+      throw ConsulError.from(err);
+    }
+  }
+
+  private async expectOk(res: Response): Promise<string> {
+    const body = await res.text();
+    if (res.status !== 200) throw ConsulError.fromResponse(res.status, body);
+    return body;
+  }
+}
+
+function enc(segment: string): string {
+  return encodeURIComponent(segment);
+}
+
+export function splitHostPort(addr: string): [string, number] {
+  const i = addr.lastIndexOf(':');
+  const host = addr.slice(0, i).replace(/^\[|\]$/g, '');
+  return [host, Number(addr.slice(i + 1))];
+}

@@ -1,0 +1,73 @@
+// Polling a condition until it holds, with backoff and full jitter, under a deadline. Each
+// attempt throws to mean "not yet": a transient ConsulError or NotYet retries, anything else
+// ends the poll at once (a 4xx is a bug in what we sent, not something time heals).
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ConsulError } from './client.ts';
+
+/** Thrown by an attempt whose answer was fine but whose condition does not hold yet. */
+export class NotYet extends Error {
+  override name = 'NotYet';
+}
+
+export class StageError extends Error {
+  constructor(
+    readonly stage: string,
+    message: string,
+    /** True when the deadline passed (exit 69); false when Consul rejected a request. */
+    readonly timedOut: boolean,
+  ) {
+    super(message);
+    this.name = 'StageError';
+  }
+}
+
+export interface PollOptions {
+  /** Epoch ms after which the poll gives up. */
+  deadline: number;
+  signal: AbortSignal;
+  /** What to check when the deadline passes; appended to the error. */
+  hint: string;
+  minDelayMs?: number;
+  maxDelayMs?: number;
+  /** Told each retryable failure (for status: the last error of a running stage). */
+  onRetry?: (message: string) => void;
+}
+
+export function isRetryable(err: unknown): boolean {
+  return err instanceof NotYet || (err instanceof ConsulError && err.transient);
+}
+
+export async function pollUntil<T>(
+  stage: string,
+  attempt: () => Promise<T>,
+  options: PollOptions,
+): Promise<T> {
+  const minDelay = options.minDelayMs ?? 50;
+  const maxDelay = options.maxDelayMs ?? 1000;
+  let ceiling = minDelay;
+  let lastError = 'no attempt finished';
+  for (;;) {
+    options.signal.throwIfAborted();
+    try {
+      return await attempt();
+    } catch (err) {
+      if (options.signal.aborted) throw options.signal.reason;
+      const message = (err as Error).message;
+      if (!isRetryable(err)) throw new StageError(stage, `${stage}: ${message}`, false);
+      lastError = message;
+      options.onRetry?.(message);
+    }
+    const remaining = options.deadline - Date.now();
+    if (remaining <= 0) {
+      throw new StageError(
+        stage,
+        `${stage}: not done before the readiness deadline; last error: ${lastError}; check: ${options.hint}`,
+        true,
+      );
+    }
+    // Full jitter: a random delay up to a ceiling that doubles each try.
+    const delay = Math.min(remaining, Math.max(10, Math.random() * ceiling));
+    ceiling = Math.min(maxDelay, ceiling * 2);
+    await sleep(delay, undefined, { signal: options.signal });
+  }
+}

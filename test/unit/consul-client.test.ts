@@ -1,0 +1,280 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  ConsulClient,
+  ConsulError,
+  NotYet,
+  StageError,
+  applyConfigEntry,
+  entryMatches,
+  pollUntil,
+} from '../../src/consul/index.ts';
+
+type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;
+
+/** A local HTTP server answering with the texts recorded from Consul 1.10.12. */
+async function withAgent(handler: Handler, run: (client: ConsulClient) => Promise<void>) {
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => handler(req, body, res));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  try {
+    await run(new ConsulClient({ httpAddr: `127.0.0.1:${port}`, timeoutMs: 2000 }));
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+function text(res: ServerResponse, status: number, body: string) {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' });
+  res.end(body);
+}
+function json(res: ServerResponse, body: unknown) {
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+const poll = (deadlineMs = 3000) => ({
+  deadline: Date.now() + deadlineMs,
+  signal: AbortSignal.timeout(10_000),
+  minDelayMs: 5,
+  maxDelayMs: 20,
+});
+
+test('a client without servers: 500 "No known Consul servers" is transient', async () => {
+  await withAgent(
+    (_req, _b, res) => text(res, 500, 'No known Consul servers'),
+    async (client) => {
+      const err = await client.leader().catch((e: unknown) => e);
+      assert.ok(err instanceof ConsulError);
+      assert.equal(err.status, 500);
+      assert.equal(err.transient, true);
+      assert.equal(err.message, 'No known Consul servers');
+    },
+  );
+});
+
+test('no answer at all (connection refused) is transient', async () => {
+  const client = new ConsulClient({ httpAddr: '127.0.0.1:1', timeoutMs: 1000 });
+  const err = await client.self().catch((e: unknown) => e);
+  assert.ok(err instanceof ConsulError);
+  assert.equal(err.status, null);
+  assert.equal(err.transient, true);
+  assert.match(err.message, /ECONNREFUSED/);
+});
+
+test('a validation error (500 with its reason) is permanent and keeps the whole text', () => {
+  const msg =
+    'service "todos" has protocol "tcp", which does not match defined listener protocol "http"';
+  const err = ConsulError.fromResponse(500, msg);
+  assert.equal(err.transient, false);
+  assert.equal(err.message, msg);
+  assert.equal(
+    ConsulError.fromResponse(400, 'Bad request: Request decoding failed: x').transient,
+    false,
+  );
+  assert.equal(
+    ConsulError.fromResponse(500, 'rpc error making call: No cluster leader').transient,
+    true,
+  );
+  assert.equal(ConsulError.fromResponse(429, 'rate limited').transient, true);
+});
+
+test('leader "" while no leader is elected, then the RPC address', async () => {
+  let calls = 0;
+  await withAgent(
+    (_req, _b, res) => json(res, ++calls < 3 ? '' : '10.77.0.10:8300'),
+    async (client) => {
+      assert.equal(await client.leader(), '');
+      assert.equal(await client.leader(), '');
+      assert.equal(await client.leader(), '10.77.0.10:8300');
+    },
+  );
+});
+
+test('pollUntil retries "not yet" and transient errors, then returns the value', async () => {
+  let n = 0;
+  const retries: string[] = [];
+  const value = await pollUntil(
+    'leader-known',
+    async () => {
+      n++;
+      if (n === 1) throw ConsulError.fromResponse(500, 'No known Consul servers');
+      if (n === 2) throw new NotYet('no cluster leader elected yet');
+      return 'ok';
+    },
+    { ...poll(), hint: 'h', onRetry: (m) => retries.push(m) },
+  );
+  assert.equal(value, 'ok');
+  assert.deepEqual(retries, ['No known Consul servers', 'no cluster leader elected yet']);
+});
+
+test('pollUntil stops at once on a permanent error, naming the stage', async () => {
+  let n = 0;
+  const err = await pollUntil(
+    'config-entries',
+    async () => {
+      n++;
+      throw ConsulError.fromResponse(400, 'Request decode failed: json: unknown field "X"');
+    },
+    { ...poll(), hint: 'h' },
+  ).catch((e: unknown) => e);
+  assert.equal(n, 1);
+  assert.ok(err instanceof StageError);
+  assert.equal(err.timedOut, false);
+  assert.match(err.message, /^config-entries: Request decode failed/);
+});
+
+test('pollUntil gives up at the deadline with the stage, the last error and what to check', async () => {
+  const err = await pollUntil(
+    'leader-known',
+    async () => {
+      throw ConsulError.fromResponse(500, 'No known Consul servers');
+    },
+    { ...poll(200), hint: 'consul.retryJoin' },
+  ).catch((e: unknown) => e);
+  assert.ok(err instanceof StageError);
+  assert.equal(err.timedOut, true);
+  assert.match(
+    err.message,
+    /leader-known: not done before the readiness deadline; last error: No known Consul servers; check: consul.retryJoin/,
+  );
+});
+
+test('entryMatches: Consul-filled fields and CamelCase vs snake_case do not count as a change', () => {
+  const stored = {
+    Kind: 'service-intentions',
+    Name: 'todos',
+    Sources: [{ Name: 'users', Action: 'allow', Precedence: 9, Type: 'consul' }],
+    CreateIndex: 48,
+    ModifyIndex: 48,
+  };
+  assert.equal(
+    entryMatches(
+      { Kind: 'service-intentions', Name: 'todos', Sources: [{ Name: 'users', Action: 'allow' }] },
+      stored,
+    ),
+    true,
+  );
+  assert.equal(
+    entryMatches(
+      { kind: 'service-intentions', name: 'todos', sources: [{ name: 'users', action: 'allow' }] },
+      stored,
+    ),
+    true,
+  );
+  assert.equal(
+    entryMatches(
+      { Kind: 'service-intentions', Name: 'todos', Sources: [{ Name: 'users', Action: 'deny' }] },
+      stored,
+    ),
+    false,
+  );
+  assert.equal(
+    entryMatches({ Kind: 'service-intentions', Name: 'todos', Sources: [] }, stored),
+    false,
+  );
+  assert.equal(
+    entryMatches(
+      { Kind: 'service-defaults', Name: 'users', Protocol: 'http' },
+      {
+        Kind: 'service-defaults',
+        Name: 'users',
+        Protocol: 'http',
+        MeshGateway: {},
+        Expose: {},
+        ModifyIndex: 1,
+      },
+    ),
+    true,
+  );
+  assert.equal(entryMatches({ mesh_gateway: { mode: 'local' } }, { MeshGateway: {} }), false);
+});
+
+/** An in-memory /v1/config with the recorded semantics (fact 9). */
+function configStore(options: { rejectWith?: string; casMissesFirst?: boolean } = {}) {
+  const entries = new Map<string, Record<string, unknown>>();
+  let index = 10;
+  let misses = options.casMissesFirst ? 1 : 0;
+  const puts: string[] = [];
+  const handler: Handler = (req, body, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (req.method === 'GET') {
+      const [, , , kind, name] = url.pathname.split('/');
+      const entry = entries.get(`${kind}/${name}`);
+      if (!entry) return text(res, 404, `Config entry not found for "${kind}" / "${name}"`);
+      return json(res, entry);
+    }
+    puts.push(url.search);
+    if (options.rejectWith) return text(res, 500, options.rejectWith);
+    const entry = JSON.parse(body) as { Kind: string; Name: string };
+    const key = `${entry.Kind}/${entry.Name}`;
+    const cas = Number(url.searchParams.get('cas'));
+    if (misses > 0) {
+      misses--;
+      entries.set(key, { ...entry, Protocol: 'tcp', ModifyIndex: ++index });
+      return json(res, false);
+    }
+    const current = entries.get(key);
+    if ((current?.ModifyIndex ?? 0) !== cas) return json(res, false);
+    entries.set(key, { ...entry, CreateIndex: index, ModifyIndex: ++index });
+    return json(res, true);
+  };
+  return { handler, entries, puts };
+}
+
+const usersHttp = { Kind: 'service-defaults', Name: 'users', Protocol: 'http' };
+
+test('applyConfigEntry creates a missing entry with cas=0, then finds it unchanged', async () => {
+  const store = configStore();
+  await withAgent(store.handler, async (client) => {
+    assert.equal(await applyConfigEntry(client, usersHttp, poll()), 'written');
+    assert.equal(await applyConfigEntry(client, usersHttp, poll()), 'unchanged');
+    assert.deepEqual(store.puts, ['?cas=0']);
+  });
+});
+
+test('applyConfigEntry updates a different entry with cas=<ModifyIndex>', async () => {
+  const store = configStore();
+  store.entries.set('service-defaults/users', { ...usersHttp, Protocol: 'tcp', ModifyIndex: 42 });
+  await withAgent(store.handler, async (client) => {
+    assert.equal(await applyConfigEntry(client, usersHttp, poll()), 'written');
+    assert.deepEqual(store.puts, ['?cas=42']);
+    assert.equal(store.entries.get('service-defaults/users')?.Protocol, 'http');
+  });
+});
+
+test('applyConfigEntry converges when another writer wins the check-and-set', async () => {
+  const store = configStore({ casMissesFirst: true });
+  await withAgent(store.handler, async (client) => {
+    assert.equal(await applyConfigEntry(client, usersHttp, poll()), 'written');
+    assert.equal(store.puts.length, 2);
+    assert.equal(store.entries.get('service-defaults/users')?.Protocol, 'http');
+  });
+});
+
+test("applyConfigEntry fails at once, naming the entry and Consul's reason, when Consul rejects it", async () => {
+  const reason =
+    'service "users" has protocol "tcp", which does not match defined listener protocol "http"';
+  const store = configStore({ rejectWith: reason });
+  await withAgent(store.handler, async (client) => {
+    const err = await applyConfigEntry(
+      client,
+      { Kind: 'ingress-gateway', Name: 'ingress-service' },
+      poll(),
+    ).catch((e: unknown) => e);
+    assert.ok(err instanceof StageError);
+    assert.equal(err.timedOut, false);
+    assert.equal(
+      err.message,
+      `config-entries: ingress-gateway/ingress-service rejected by Consul: ${reason}`,
+    );
+    assert.equal(store.puts.length, 1);
+  });
+});
