@@ -1,0 +1,99 @@
+// The command line of each proxy program: one `consul connect envoy` per sidecar and per
+// gateway, each with its own admin port (the original setup let every sidecar take Envoy's
+// default 127.0.0.1:19000, and the second one died with EADDRINUSE).
+
+export interface ProxyPlanInput {
+  address: string;
+  httpPort: number;
+  grpcPort: number;
+  mode: 'envoy' | 'builtin';
+  /** Absolute path of the envoy binary (mode envoy), passed as -envoy-binary. */
+  envoyBinaryPath?: string;
+  adminPortBase: number;
+  drainSeconds: number;
+  sidecars: { serviceId: string }[];
+  gateways: { kind: 'ingress'; name: string; port: number }[];
+}
+
+export interface ProxyPlan {
+  /** Program name: sidecar:<service-id> or gateway:<name>. */
+  name: string;
+  kind: 'sidecar' | 'gateway';
+  /** Arguments after the consul binary. */
+  args: string[];
+  /** Envoy's admin address; null for the built-in proxy, which has none. */
+  adminAddress: string | null;
+  /** The service the proxy fronts (sidecar) or registers (gateway). */
+  serviceId: string;
+}
+
+export function planProxies(input: ProxyPlanInput): ProxyPlan[] {
+  const agentFlags = [
+    '-http-addr',
+    `${input.address}:${input.httpPort}`,
+    '-grpc-addr',
+    `${input.address}:${input.grpcPort}`,
+  ];
+  // Envoy's own flags go after `--`; a graceful drain lasts --drain-time-s.
+  const envoyFlags = (adminPort: number) => [
+    '-admin-bind',
+    `127.0.0.1:${adminPort}`,
+    ...(input.envoyBinaryPath ? ['-envoy-binary', input.envoyBinaryPath] : []),
+    ...agentFlags,
+    '--',
+    '--drain-time-s',
+    String(input.drainSeconds),
+  ];
+  let nextAdminPort = input.adminPortBase;
+
+  const sidecars = input.sidecars.map(({ serviceId }): ProxyPlan => {
+    const name = `sidecar:${serviceId}`;
+    if (input.mode === 'builtin') {
+      return {
+        name,
+        kind: 'sidecar',
+        serviceId,
+        adminAddress: null,
+        args: [
+          'connect',
+          'proxy',
+          '-sidecar-for',
+          serviceId,
+          '-http-addr',
+          `${input.address}:${input.httpPort}`,
+        ],
+      };
+    }
+    const adminPort = nextAdminPort++;
+    return {
+      name,
+      kind: 'sidecar',
+      serviceId,
+      adminAddress: `127.0.0.1:${adminPort}`,
+      args: ['connect', 'envoy', '-sidecar-for', serviceId, ...envoyFlags(adminPort)],
+    };
+  });
+
+  // Gateways always run Envoy: the built-in proxy cannot be a gateway.
+  const gateways = input.gateways.map((gateway): ProxyPlan => {
+    const adminPort = nextAdminPort++;
+    return {
+      name: `gateway:${gateway.name}`,
+      kind: 'gateway',
+      serviceId: gateway.name,
+      adminAddress: `127.0.0.1:${adminPort}`,
+      args: [
+        'connect',
+        'envoy',
+        `-gateway=${gateway.kind}`,
+        '-register',
+        '-service',
+        gateway.name,
+        '-address',
+        `${input.address}:${gateway.port}`,
+        ...envoyFlags(adminPort),
+      ],
+    };
+  });
+  return [...sidecars, ...gateways];
+}
