@@ -1,0 +1,175 @@
+// The status endpoint: /healthz, /readyz, /status, /metrics over Node's own http (four read-only
+// routes need no framework). It is a pure serializer of what getStatus() returns: NodeStatus is
+// built by the orchestration and holds no secret by construction (see model.ts), so nothing is
+// filtered here; whoever adds a field to NodeStatus owns keeping secrets out of it.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { isIPv4, isIPv6, type AddressInfo } from 'node:net';
+import type { Logger } from '../log.ts';
+import type { NodeStatus } from './model.ts';
+import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.ts';
+
+export interface StatusServerOptions {
+  /** `host:port` with an IPv4 literal, or `[host]:port` with an IPv6 literal; port 0 picks one. */
+  listen: string;
+  /** Called once per request; must be cheap and must not throw (a throw answers 500). */
+  getStatus: () => NodeStatus;
+  logger: Logger;
+}
+
+export interface StatusServer {
+  /** Base URL to reach the endpoint, e.g. `http://127.0.0.1:9555` (loopback for a wildcard bind). */
+  url: string;
+  /** The address actually bound (the real port when `listen` asked for port 0). */
+  address: { host: string; port: number };
+  /** Stops listening and drops open keep-alive connections; resolves once the server is closed. */
+  close(): Promise<void>;
+}
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+const ALLOW = 'GET, HEAD';
+const JSON_TYPE = 'application/json; charset=utf-8';
+const TEXT_TYPE = 'text/plain; charset=utf-8';
+
+/** Parses `status.listen`. Exported so the spec schema can reject a bad value before start-up. */
+export function parseListenAddress(listen: string): ListenAddress {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(listen);
+  const port = match ? Number(match[3]) : NaN;
+  const v6 = match?.[1];
+  const v4 = match?.[2];
+  if (!match || port > 65535 || (v6 !== undefined ? !isIPv6(v6) : !isIPv4(v4 ?? ''))) {
+    throw new Error(
+      `status endpoint: bad listen address "${listen}": expected IPv4:port (127.0.0.1:9555) ` +
+        'or [IPv6]:port ([::1]:9555)',
+    );
+  }
+  return { host: v6 ?? v4 ?? '', port };
+}
+
+export async function startStatusServer(options: StatusServerOptions): Promise<StatusServer> {
+  const { listen, getStatus, logger } = options;
+  const wanted = parseListenAddress(listen);
+  const server = createServer((req, res) => handle(req, res, getStatus, logger));
+  // A health checker that stalls must not hold a socket for Node's default five minutes.
+  server.requestTimeout = 10_000;
+  server.headersTimeout = 5_000;
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      reject(
+        new Error(`status endpoint cannot listen on ${listen}: ${describe(err)}`, { cause: err }),
+      );
+    };
+    server.once('error', onError);
+    server.listen(wanted.port, wanted.host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  server.on('error', (err) => logger.error({ err }, 'status endpoint error'));
+
+  const bound = server.address() as AddressInfo;
+  const address = { host: bound.address, port: bound.port };
+  const url = `http://${urlHost(address.host)}:${address.port}`;
+  logger.info({ listen, url }, 'status endpoint listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    address,
+    close() {
+      closing ??= new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        // close() only stops accepting; keep-alive sockets (curl, scrapers) would hold it open.
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}
+
+function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  getStatus: () => NodeStatus,
+  logger: Logger,
+): void {
+  const [path = '/', query = ''] = (req.url ?? '/').split('?', 2);
+  logger.debug({ method: req.method, path }, 'status request');
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    send(res, 405, TEXT_TYPE, `method ${req.method} not allowed; use GET or HEAD\n`, {
+      Allow: ALLOW,
+    });
+    return;
+  }
+  if (path === '/healthz') {
+    // Liveness only: answering at all means the supervisor's event loop is running.
+    send(res, 200, TEXT_TYPE, 'ok\n');
+    return;
+  }
+  if (path !== '/readyz' && path !== '/status' && path !== '/metrics') {
+    send(res, 404, TEXT_TYPE, `not found: ${path}; try /healthz, /readyz, /status, /metrics\n`);
+    return;
+  }
+
+  let status: NodeStatus;
+  try {
+    status = getStatus();
+  } catch (err) {
+    logger.error({ err, path }, 'status endpoint: reading the node status failed');
+    send(res, 500, TEXT_TYPE, 'internal error reading the node status\n');
+    return;
+  }
+  if (path === '/readyz') {
+    const body = status.ready
+      ? { ready: true }
+      : { ready: false, stage: status.stage, reason: status.reason };
+    send(res, status.ready ? 200 : 503, JSON_TYPE, JSON.stringify(body) + '\n');
+  } else if (path === '/status') {
+    // `?pretty` for people with curl; compact by default for machines.
+    const pretty = new URLSearchParams(query).has('pretty');
+    send(res, 200, JSON_TYPE, JSON.stringify(status, null, pretty ? 2 : undefined) + '\n');
+  } else {
+    send(res, 200, METRICS_CONTENT_TYPE, renderMetrics(status));
+  }
+}
+
+function send(
+  res: ServerResponse,
+  code: number,
+  contentType: string,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
+  // Node writes no body for HEAD but keeps these headers, so HEAD answers exactly like GET.
+  res.writeHead(code, {
+    'Content-Type': contentType,
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-store',
+    ...headers,
+  });
+  res.end(body);
+}
+
+function describe(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return 'address already in use (another meshvisor or program holds the port?)';
+    case 'EADDRNOTAVAIL':
+      return 'address not available (no interface of this host has that IP)';
+    case 'EACCES':
+      return 'permission denied (ports below 1024 need privileges)';
+    default:
+      return err.message;
+  }
+}
+
+/** A wildcard bind is reached through loopback; IPv6 hosts need brackets in a URL. */
+function urlHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return isIPv6(host) ? `[${host}]` : host;
+}
