@@ -1,0 +1,208 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { renderMetrics } from '../../src/status/metrics.ts';
+import type { NodeStatus } from '../../src/status/model.ts';
+
+function nodeStatus(overrides: Partial<NodeStatus> = {}): NodeStatus {
+  return {
+    version: '0.1.0',
+    node: 'c1-node',
+    role: 'client',
+    datacenter: 'our_dc',
+    address: '10.0.0.5',
+    stage: 'ready',
+    ready: true,
+    reason: null,
+    uptimeSeconds: 93.25,
+    stages: [],
+    programs: [],
+    consul: { leader: '10.0.1.10:8300', members: 3 },
+    configEntries: [],
+    zombies: 0,
+    ...overrides,
+  };
+}
+
+test('renders every family with HELP and TYPE, samples in status order, exactly', () => {
+  const status = nodeStatus({
+    stages: [
+      {
+        name: 'http-up',
+        state: 'done',
+        startedAt: '2026-01-01T00:00:00.000Z',
+        finishedAt: '2026-01-01T00:00:00.120Z',
+        durationSeconds: 0.12,
+        error: null,
+      },
+      {
+        name: 'leader-known',
+        state: 'running',
+        startedAt: '2026-01-01T00:00:00.120Z',
+        finishedAt: null,
+        durationSeconds: 8.5,
+        error: 'No known Consul servers',
+      },
+      {
+        name: 'node-synced',
+        state: 'pending',
+        startedAt: null,
+        finishedAt: null,
+        durationSeconds: null,
+        error: null,
+      },
+    ],
+    programs: [
+      {
+        name: 'consul',
+        kind: 'consul',
+        state: 'ready',
+        pid: 42,
+        restarts: 0,
+        ready: true,
+        lastExit: null,
+        droppedLogLines: 0,
+      },
+      {
+        name: 'sidecar:users-1',
+        kind: 'sidecar',
+        state: 'running',
+        pid: 43,
+        restarts: 2,
+        ready: false,
+        lastExit: { code: 1, signal: null, at: '2026-01-01T00:00:05.000Z' },
+        droppedLogLines: 17,
+      },
+      {
+        name: 'gateway:ingress-service',
+        kind: 'gateway',
+        state: 'backoff',
+        pid: null,
+        restarts: 5,
+        ready: false,
+        lastExit: { code: null, signal: 'SIGKILL', at: '2026-01-01T00:00:06.000Z' },
+        droppedLogLines: 0,
+      },
+    ],
+    configEntries: [
+      { kind: 'service-defaults', name: 'users', state: 'written', error: null },
+      { kind: 'service-defaults', name: 'todos', state: 'unchanged', error: null },
+      { kind: 'ingress-gateway', name: 'ingress-service', state: 'pending', error: null },
+      { kind: 'service-intentions', name: 'todos', state: 'failed', error: '400 bad' },
+    ],
+    ready: false,
+    stage: 'leader-known',
+    reason: 'stage leader-known: No known Consul servers',
+    zombies: 2,
+  });
+
+  assert.equal(
+    renderMetrics(status),
+    `# HELP meshvisor_ready 1 when every stage is done and every program is running and ready, else 0.
+# TYPE meshvisor_ready gauge
+meshvisor_ready 0
+# HELP meshvisor_uptime_seconds Seconds since meshvisor started.
+# TYPE meshvisor_uptime_seconds gauge
+meshvisor_uptime_seconds 93.25
+# HELP meshvisor_stage_duration_seconds Seconds a readiness stage took (so far, while it runs).
+# TYPE meshvisor_stage_duration_seconds gauge
+meshvisor_stage_duration_seconds{stage="http-up"} 0.12
+meshvisor_stage_duration_seconds{stage="leader-known"} 8.5
+# HELP meshvisor_program_up 1 when the supervised program is running (or running and ready), else 0.
+# TYPE meshvisor_program_up gauge
+meshvisor_program_up{program="consul",kind="consul"} 1
+meshvisor_program_up{program="sidecar:users-1",kind="sidecar"} 1
+meshvisor_program_up{program="gateway:ingress-service",kind="gateway"} 0
+# HELP meshvisor_program_ready 1 when the supervised program passes its readiness probe, else 0.
+# TYPE meshvisor_program_ready gauge
+meshvisor_program_ready{program="consul",kind="consul"} 1
+meshvisor_program_ready{program="sidecar:users-1",kind="sidecar"} 0
+meshvisor_program_ready{program="gateway:ingress-service",kind="gateway"} 0
+# HELP meshvisor_program_restarts_total Times the supervisor restarted the program.
+# TYPE meshvisor_program_restarts_total counter
+meshvisor_program_restarts_total{program="consul",kind="consul"} 0
+meshvisor_program_restarts_total{program="sidecar:users-1",kind="sidecar"} 2
+meshvisor_program_restarts_total{program="gateway:ingress-service",kind="gateway"} 5
+# HELP meshvisor_log_lines_dropped_total Lines of the program's output dropped because stdout could not keep up.
+# TYPE meshvisor_log_lines_dropped_total counter
+meshvisor_log_lines_dropped_total{program="consul"} 0
+meshvisor_log_lines_dropped_total{program="sidecar:users-1"} 17
+meshvisor_log_lines_dropped_total{program="gateway:ingress-service"} 0
+# HELP meshvisor_config_entry_written 1 when Consul holds the config entry as the spec defines it (written or unchanged), else 0.
+# TYPE meshvisor_config_entry_written gauge
+meshvisor_config_entry_written{kind="service-defaults",name="users"} 1
+meshvisor_config_entry_written{kind="service-defaults",name="todos"} 1
+meshvisor_config_entry_written{kind="ingress-gateway",name="ingress-service"} 0
+meshvisor_config_entry_written{kind="service-intentions",name="todos"} 0
+# HELP meshvisor_zombie_children Exited children of meshvisor not yet reaped (non-zero only when PID 1 without an init).
+# TYPE meshvisor_zombie_children gauge
+meshvisor_zombie_children 2
+`,
+  );
+});
+
+test('a node with nothing started yet still declares every family, and ends with a newline', () => {
+  const text = renderMetrics(nodeStatus({ ready: false, uptimeSeconds: 0 }));
+  const families = [...text.matchAll(/^# TYPE (\S+) (gauge|counter)$/gm)].map((m) => m[1]);
+  assert.deepEqual(families, [
+    'meshvisor_ready',
+    'meshvisor_uptime_seconds',
+    'meshvisor_stage_duration_seconds',
+    'meshvisor_program_up',
+    'meshvisor_program_ready',
+    'meshvisor_program_restarts_total',
+    'meshvisor_log_lines_dropped_total',
+    'meshvisor_config_entry_written',
+    'meshvisor_zombie_children',
+  ]);
+  assert.match(text, /^meshvisor_ready 0$/m);
+  assert.match(text, /^meshvisor_uptime_seconds 0$/m);
+  assert.ok(text.endsWith('\n'));
+  assert.ok(!text.includes('{'), 'no labelled sample when there are no stages/programs/entries');
+});
+
+test('label values escape backslash, double quote and line feed, and nothing else', () => {
+  const text = renderMetrics(
+    nodeStatus({
+      configEntries: [
+        { kind: 'service-router', name: 'a\\b"c\nd\te\u00e9', state: 'written', error: null },
+      ],
+    }),
+  );
+  assert.ok(
+    text.includes(
+      'meshvisor_config_entry_written{kind="service-router",name="a\\\\b\\"c\\nd\te\u00e9"} 1\n',
+    ),
+    text,
+  );
+});
+
+test('every sample line parses as name{labels} value', () => {
+  const text = renderMetrics(
+    nodeStatus({
+      programs: [
+        {
+          name: 'sidecar:we"ird\\id',
+          kind: 'sidecar',
+          state: 'fatal',
+          pid: null,
+          restarts: 10,
+          ready: false,
+          lastExit: null,
+          droppedLogLines: 3,
+        },
+      ],
+    }),
+  );
+  const labelValue = '"(?:[^"\\\\\\n]|\\\\[\\\\"n])*"';
+  const sample = new RegExp(
+    `^[a-zA-Z_:][a-zA-Z0-9_:]*(\\{[a-zA-Z_][a-zA-Z0-9_]*=${labelValue}(,[a-zA-Z_][a-zA-Z0-9_]*=${labelValue})*\\})? -?[0-9.e+-]+$`,
+  );
+  for (const line of text.trimEnd().split('\n')) {
+    if (line.startsWith('# ')) continue;
+    assert.match(line, sample);
+  }
+  assert.match(
+    text,
+    /^meshvisor_program_up\{program="sidecar:we\\"ird\\\\id",kind="sidecar"\} 0$/m,
+  );
+});
