@@ -90,6 +90,11 @@ function get(base: string, path: string): Promise<Answer> {
         resolve({ code: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
       );
       res.on('error', fail);
+      // A cut connection must never end quietly: with nothing left to wait on, Node would exit 0
+      // and a HEALTHCHECK would count a half answer as healthy.
+      res.on('close', () => {
+        if (!res.complete) fail(Object.assign(new Error(), { code: 'ECONNRESET' }));
+      });
     });
     // One deadline for the whole exchange: `timeout` alone only notices an idle socket.
     const timer = setTimeout(

@@ -21,7 +21,7 @@ export interface StatusServer {
   url: string;
   /** The address actually bound (the real port when `listen` asked for port 0). */
   address: { host: string; port: number };
-  /** Stops listening and drops open keep-alive connections; resolves once the server is closed. */
+  /** Stops listening and drops every open connection (keep-alive ones included); idempotent. */
   close(): Promise<void>;
 }
 

@@ -7,6 +7,7 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { BUNDLE, type CliResult } from '../helpers/cli.ts';
@@ -200,6 +201,26 @@ test('--ready gives up after 3 s on an endpoint that accepts but never answers',
   } finally {
     for (const socket of sockets) socket.destroy();
     await new Promise<void>((resolve) => silent.close(() => resolve()));
+  }
+});
+
+test('an answer cut off mid-body exits 1, never 0', async () => {
+  const cut = createHttpServer((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '100' });
+    res.write('{"ready":');
+    setTimeout(() => res.socket?.destroy(), 100);
+  });
+  await new Promise<void>((resolve) => cut.listen(0, '127.0.0.1', resolve));
+  try {
+    const url = `http://127.0.0.1:${(cut.address() as { port: number }).port}`;
+    for (const args of [['--ready'], []]) {
+      const r = await runBundleAsync(['status', ...args, '--url', url]);
+      assert.equal(r.code, 1, args.join(' '));
+      assert.equal(r.stderr, `meshvisor status: cannot reach ${url}: connection reset\n`);
+    }
+  } finally {
+    cut.closeAllConnections();
+    await new Promise<void>((resolve) => cut.close(() => resolve()));
   }
 });
 
