@@ -1,0 +1,21 @@
+// The node spec: schema and types, loading, errors, JSON Schema.
+export {
+  NodeSpecSchema,
+  ServiceSchema,
+  GatewaySchema,
+  ConfigEntrySchema,
+  CONFIG_ENTRY_KINDS,
+  ServerOptionsSchema,
+  type NodeSpec,
+  type NodeSpecInput,
+  type ServiceSpec,
+  type UpstreamSpec,
+  type GatewaySpec,
+  type ListenerSpec,
+  type ConfigEntrySpec,
+  type ConsulSpec,
+  type ServerOptions,
+} from './schema.ts';
+export { loadSpec, parseSpec, specJsonSchema, type SpecSource } from './load.ts';
+export { SpecError, type SpecProblem } from './errors.ts';
+export { AGENT_KEYS_SET_BY_SPEC, formatPath } from './rules.ts';

@@ -1,0 +1,147 @@
+// Loading a spec: the source (-c FILE, $MESHVISOR_CONFIG, $MESHVISOR_CONFIG_JSON), the syntax
+// (YAML or JSON, errors with line and column), interpolation, then the schema and its rules.
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { SpecError, problemsFromIssues, type SpecProblem } from './errors.ts';
+import { interpolate } from './interpolate.ts';
+import { NodeSpecSchema, type NodeSpec } from './schema.ts';
+
+export interface SpecSource {
+  /** `-c FILE`; wins over the environment. */
+  file?: string;
+  /** Where $MESHVISOR_CONFIG / $MESHVISOR_CONFIG_JSON and `${VAR}` values come from. */
+  env?: NodeJS.ProcessEnv;
+}
+
+interface SpecText {
+  /** What problems name as the place: the file, or `$MESHVISOR_CONFIG_JSON`. */
+  name: string;
+  text: string;
+  format: 'json' | 'yaml';
+}
+
+/** Reads, parses, interpolates and validates the node spec; throws SpecError with every problem. */
+export async function loadSpec(source: SpecSource): Promise<NodeSpec> {
+  const env = source.env ?? process.env;
+  const spec = await readSpecText(source.file, env);
+  const document = parseSpecText(spec);
+  const { value, problems } = interpolate(document, env);
+  if (problems.length > 0) throw new SpecError(problems);
+  return parseSpec(value);
+}
+
+/** Validates an already-parsed, interpolated document against the schema and its rules. */
+export function parseSpec(document: unknown): NodeSpec {
+  const result = NodeSpecSchema.safeParse(document);
+  if (result.success) return result.data;
+  throw new SpecError(problemsFromIssues(result.error.issues, knownKeysAt));
+}
+
+async function readSpecText(file: string | undefined, env: NodeJS.ProcessEnv): Promise<SpecText> {
+  const path = file || env.MESHVISOR_CONFIG;
+  if (path) {
+    try {
+      const text = await readFile(path, 'utf8');
+      return {
+        name: path,
+        text,
+        format: extname(path).toLowerCase() === '.json' ? 'json' : 'yaml',
+      };
+    } catch (err) {
+      const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      throw new SpecError([{ path, message: `cannot read the spec file (${reason})` }]);
+    }
+  }
+  const inline = env.MESHVISOR_CONFIG_JSON;
+  if (inline) return { name: '$MESHVISOR_CONFIG_JSON', text: inline, format: 'json' };
+  throw new SpecError([
+    {
+      path: '(source)',
+      message: 'no node spec: pass -c FILE, or set $MESHVISOR_CONFIG or $MESHVISOR_CONFIG_JSON',
+    },
+  ]);
+}
+
+function parseSpecText(spec: SpecText): unknown {
+  if (spec.format === 'json') return parseJson(spec);
+  const document = parseDocument(spec.text, { uniqueKeys: true, prettyErrors: true });
+  const problems = document.errors.map((error) => {
+    const [start] = error.linePos ?? [];
+    // Pretty errors append " at line L, column C:" and a code frame; the place goes in the path.
+    const message = error.message.replace(/ at line \d+, column \d+:[\s\S]*$/, '');
+    return syntaxProblem(spec.name, start?.line, start?.col, message);
+  });
+  if (problems.length > 0) throw new SpecError(problems);
+  return document.toJS();
+}
+
+function parseJson(spec: SpecText): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(spec.text);
+  } catch (err) {
+    const message = (err as Error).message;
+    const at = /at position (\d+)/.exec(message);
+    const offset = at ? Number(at[1]) : spec.text.length;
+    const { line, col } = lineAndColumn(spec.text, offset);
+    const clean = message.replace(/ in JSON at position \d+.*$/s, '').replace(/ \(line \d+.*$/, '');
+    throw new SpecError([syntaxProblem(spec.name, line, col, clean)]);
+  }
+  // JSON.parse keeps the last of two equal keys without a word; a typo'd duplicate must not
+  // silently win, and YAML (a superset of JSON) reports them with their place.
+  const duplicates = parseDocument(spec.text, { uniqueKeys: true }).errors.filter(
+    (error) => error.code === 'DUPLICATE_KEY',
+  );
+  if (duplicates.length > 0) {
+    throw new SpecError(
+      duplicates.map((error) => {
+        const [start] = error.linePos ?? [];
+        return syntaxProblem(spec.name, start?.line, start?.col, 'duplicate key');
+      }),
+    );
+  }
+  return value;
+}
+
+function lineAndColumn(text: string, offset: number): { line: number; col: number } {
+  const before = text.slice(0, offset).split('\n');
+  return { line: before.length, col: (before.at(-1)?.length ?? 0) + 1 };
+}
+
+function syntaxProblem(
+  name: string,
+  line: number | undefined,
+  col: number | undefined,
+  message: string,
+): SpecProblem {
+  return { path: line === undefined ? name : `${name}:${line}:${col ?? 1}`, message };
+}
+
+let inputSchema: Record<string, unknown> | undefined;
+
+/** The JSON Schema of the spec as users write it (defaults optional, transforms ignored). */
+export function specJsonSchema(): Record<string, unknown> {
+  inputSchema ??= z.toJSONSchema(NodeSpecSchema, { io: 'input' }) as Record<string, unknown>;
+  return inputSchema;
+}
+
+/** Property names the schema allows at a path, read from the JSON Schema. */
+function knownKeysAt(path: readonly PropertyKey[]): string[] {
+  let node: unknown = specJsonSchema();
+  for (const part of path) {
+    node = typeof part === 'number' ? field(node, 'items') : field(field(node, 'properties'), part);
+    node = field(node, 'anyOf') ? objectBranch(field(node, 'anyOf')) : node;
+  }
+  const properties = field(node, 'properties');
+  return properties && typeof properties === 'object' ? Object.keys(properties) : [];
+}
+
+function field(node: unknown, key: PropertyKey): unknown {
+  return node && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[key] : undefined;
+}
+
+function objectBranch(branches: unknown): unknown {
+  return Array.isArray(branches) ? branches.find((b) => field(b, 'properties')) : undefined;
+}
