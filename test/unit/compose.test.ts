@@ -1,0 +1,326 @@
+// docker-compose.yml (the dev mesh) and its node specs in deploy/compose/specs/: no Docker
+// engine runs here, so the wiring the mesh depends on is checked statically: each node's spec is
+// mounted where MESHVISOR_CONFIG points, each demo service shares its node's network namespace
+// and listens where the spec registers it, its UPSTREAMS match the sidecar's upstreams, ports
+// never collide inside one namespace, the ingress listener is published on localhost:8080, and
+// Docker's stop grace period outlasts meshvisor's ordered stop. The specs use only the node
+// spec's field names (docs: design "Node spec").
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { parse } from 'yaml';
+
+const ROOT = new URL('../../', import.meta.url);
+const read = (path: string): string => readFileSync(new URL(path, ROOT), 'utf8');
+const SPEC_DIR = 'deploy/compose/specs/';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type Obj = { [key: string]: Json };
+
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const obj = (v: unknown, what: string): Obj => {
+  assert.ok(isObj(v), `${what} is not a mapping`);
+  return v;
+};
+const arr = (v: unknown): Json[] => (Array.isArray(v) ? (v as Json[]) : []);
+
+interface ComposeService {
+  build?: string | { context?: string; dockerfile?: string };
+  environment?: Record<string, string>;
+  volumes?: string[];
+  ports?: string[];
+  networks?: string[];
+  network_mode?: string;
+  stop_grace_period?: string;
+  hostname?: string;
+  depends_on?: Record<string, { condition: string }>;
+}
+
+const compose = parse(read('docker-compose.yml'), { merge: true }) as {
+  services: Record<string, ComposeService>;
+};
+const specFiles = readdirSync(new URL(SPEC_DIR, ROOT)).filter((f) => /\.ya?ml$/.test(f));
+const specs = new Map(specFiles.map((f) => [f, obj(parse(read(SPEC_DIR + f)), f)]));
+
+interface Node {
+  service: string;
+  file: string;
+  spec: Obj;
+  compose: ComposeService;
+}
+
+/** Compose services that run meshvisor: their spec is mounted where MESHVISOR_CONFIG points. */
+function nodes(): Node[] {
+  const found: Node[] = [];
+  for (const [name, svc] of Object.entries(compose.services)) {
+    const target = svc.environment?.MESHVISOR_CONFIG;
+    if (!target) continue;
+    const mount = (svc.volumes ?? []).find((v) => v.split(':')[1] === target);
+    assert.ok(mount, `${name}: MESHVISOR_CONFIG=${target} but nothing is mounted there`);
+    const [source, , mode] = mount.split(':');
+    assert.equal(mode, 'ro', `${name}: mount the spec read-only`);
+    const file = source!.replace(/^\.\//, '').replace(SPEC_DIR, '');
+    assert.ok(source!.startsWith(`./${SPEC_DIR}`), `${name}: spec not from ${SPEC_DIR}`);
+    const spec = specs.get(file);
+    assert.ok(spec, `${name}: ${source} does not exist`);
+    found.push({ service: name, file, spec, compose: svc });
+  }
+  return found;
+}
+
+const seconds = (duration: string): number => {
+  const m = /^(\d+)(ms|s|m)$/.exec(duration);
+  assert.ok(m, `cannot read duration ${duration}`);
+  const n = Number(m[1]);
+  return m[2] === 'ms' ? n / 1000 : m[2] === 'm' ? n * 60 : n;
+};
+
+const dockerfileOf = (svc: ComposeService): string | undefined =>
+  typeof svc.build === 'object' ? svc.build.dockerfile : undefined;
+
+/** The node spec's field names (design "Node spec"): key -> nested shape, or true for a leaf. */
+type Shape = { [key: string]: Shape | true | [Shape] };
+const SPEC_SHAPE: Shape = {
+  datacenter: true,
+  role: true,
+  nodeName: true,
+  address: { interface: true, ip: true, source: true, waitSeconds: true },
+  consul: {
+    binary: true,
+    dataDir: true,
+    configDir: true,
+    retryJoin: true,
+    retryInterval: true,
+    ports: { http: true, grpc: true, sidecarMinPort: true, sidecarMaxPort: true },
+    server: { bootstrapExpect: true, ui: true },
+    encrypt: true,
+    tls: {
+      caFile: true,
+      certFile: true,
+      keyFile: true,
+      verifyIncoming: true,
+      verifyOutgoing: true,
+      autoEncrypt: true,
+    },
+    aclToken: true,
+    extraConfig: true,
+  },
+  services: [
+    {
+      name: true,
+      id: true,
+      port: true,
+      protocol: true,
+      check: { http: true, interval: true, timeout: true },
+      sidecar: { upstreams: [{ service: true, localPort: true, datacenter: true }] },
+    },
+  ],
+  configEntries: true,
+  gateways: [
+    {
+      kind: true,
+      name: true,
+      port: true,
+      listeners: [{ port: true, protocol: true, services: true }],
+    },
+  ],
+  proxy: { mode: true, envoyBinary: true, adminPortBase: true },
+  status: { listen: true },
+  timeouts: { readySeconds: true, stopSeconds: true, drainSeconds: true },
+};
+
+export function unknownFields(value: Json, shape: Shape, path = ''): string[] {
+  if (!isObj(value)) return [`${path || '(root)'}: not a mapping`];
+  const problems: string[] = [];
+  for (const [key, child] of Object.entries(value)) {
+    const where = path ? `${path}.${key}` : key;
+    const rule = shape[key];
+    if (rule === undefined) problems.push(`${where}: not a node spec field`);
+    else if (Array.isArray(rule)) {
+      if (!Array.isArray(child)) problems.push(`${where}: expected a list`);
+      else
+        child.forEach((item, i) =>
+          problems.push(...unknownFields(item, rule[0], `${where}[${i}]`)),
+        );
+    } else if (rule !== true) problems.push(...unknownFields(child, rule, where));
+  }
+  return problems;
+}
+
+describe('dev mesh node specs (deploy/compose/specs)', () => {
+  it('has the four nodes of the original setup', () => {
+    assert.deepEqual([...specs.keys()].sort(), [
+      'ingress.yaml',
+      'node1.yaml',
+      'node2.yaml',
+      'server.yaml',
+    ]);
+  });
+
+  for (const [file, spec] of specs) {
+    it(`${file} uses only the node spec's field names`, () => {
+      assert.deepEqual(unknownFields(spec, SPEC_SHAPE), []);
+    });
+  }
+
+  it('agree on the datacenter, and every client joins the server', () => {
+    const all = [...specs.values()];
+    assert.equal(new Set(all.map((s) => s.datacenter)).size, 1);
+    const servers = nodes().filter((n) => n.spec.role === 'server');
+    assert.equal(servers.length, 1);
+    const server = servers[0]!;
+    for (const node of nodes().filter((n) => n.spec.role === 'client')) {
+      const join = arr(obj(node.spec.consul, 'consul').retryJoin);
+      assert.ok(
+        join.includes(server.service) || join.includes(server.compose.hostname ?? ''),
+        `${node.file}: retryJoin ${JSON.stringify(join)} does not name ${server.service}`,
+      );
+    }
+  });
+
+  it('register http services, which the ingress "*" listener requires', () => {
+    for (const node of nodes()) {
+      for (const s of arr(node.spec.services)) {
+        assert.equal(obj(s, 'service').protocol, 'http', `${node.file}: ${JSON.stringify(s)}`);
+      }
+    }
+  });
+
+  it('every upstream is a service some node registers', () => {
+    const registered = new Set(
+      nodes().flatMap((n) => arr(n.spec.services).map((s) => obj(s, 'service').name)),
+    );
+    for (const node of nodes()) {
+      for (const s of arr(node.spec.services)) {
+        const sidecar = obj(s, 'service').sidecar;
+        for (const up of isObj(sidecar) ? arr(sidecar.upstreams) : []) {
+          assert.ok(
+            registered.has(obj(up, 'upstream').service),
+            `${node.file}: ${JSON.stringify(up)}`,
+          );
+        }
+      }
+    }
+  });
+});
+
+describe('docker-compose.yml', () => {
+  it('runs each spec in exactly one node service, with the right image', () => {
+    const mounted = nodes();
+    assert.deepEqual(mounted.map((n) => n.file).sort(), [...specs.keys()].sort());
+    for (const node of mounted) {
+      const expected = node.spec.role === 'server' ? 'Dockerfile.server' : 'Dockerfile.agent';
+      assert.equal(dockerfileOf(node.compose), expected, node.service);
+      assert.deepEqual(node.compose.networks, ['mesh'], `${node.service}: not on the mesh network`);
+    }
+  });
+
+  it("gives Docker's stop grace period more time than the spec's ordered stop", () => {
+    for (const node of nodes()) {
+      const stop = Number(obj(node.spec.timeouts, 'timeouts').stopSeconds ?? 25);
+      const grace = node.compose.stop_grace_period;
+      assert.ok(grace, `${node.service}: no stop_grace_period (Docker's default is 10s)`);
+      assert.ok(seconds(grace) > stop, `${node.service}: ${grace} <= stopSeconds ${stop}`);
+    }
+  });
+
+  it('runs every registered service as a demo service inside its node', () => {
+    for (const node of nodes()) {
+      for (const raw of arr(node.spec.services)) {
+        const s = obj(raw, 'service');
+        const entry = Object.entries(compose.services).find(
+          ([, svc]) => svc.environment?.SERVICE_NAME === s.name,
+        );
+        assert.ok(entry, `${node.file}: no demo service runs ${String(s.name)}`);
+        const [name, svc] = entry;
+        assert.equal(
+          svc.network_mode,
+          `service:${node.service}`,
+          `${name}: not in ${node.service}`,
+        );
+        assert.equal(svc.networks, undefined, `${name}: network_mode and networks together`);
+        assert.ok(svc.depends_on?.[node.service], `${name}: does not depend on ${node.service}`);
+        assert.equal(Number(svc.environment?.PORT), s.port, `${name}: PORT vs the spec's port`);
+        assert.equal(
+          typeof svc.build === 'object' ? svc.build.context : svc.build,
+          'images/demo-service',
+        );
+        const sidecar = isObj(s.sidecar) ? s.sidecar : {};
+        const want = arr(sidecar.upstreams)
+          .map(
+            (u) => `${String(obj(u, 'upstream').service)}=${String(obj(u, 'upstream').localPort)}`,
+          )
+          .sort();
+        const have = (svc.environment?.UPSTREAMS ?? '')
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean)
+          .sort();
+        assert.deepEqual(have, want, `${name}: UPSTREAMS vs the sidecar's upstreams`);
+      }
+    }
+  });
+
+  it('never uses one port twice inside a node network namespace', () => {
+    for (const node of nodes()) {
+      const used = new Map<number, string>();
+      const claim = (port: unknown, what: string) => {
+        assert.equal(typeof port, 'number', `${node.file}: ${what} is not a number`);
+        const other = used.get(port as number);
+        assert.equal(
+          other,
+          undefined,
+          `${node.file}: ${what} and ${other} both use ${String(port)}`,
+        );
+        used.set(port as number, what);
+      };
+      const consul = obj(node.spec.consul, 'consul');
+      const ports = isObj(consul.ports) ? consul.ports : {};
+      claim(ports.http ?? 8500, 'consul http');
+      claim(ports.grpc ?? 8502, 'consul grpc');
+      const status = isObj(node.spec.status) ? String(node.spec.status.listen) : '127.0.0.1:9555';
+      claim(Number(status.split(':').at(-1)), 'status');
+      const services = arr(node.spec.services).map((s) => obj(s, 'service'));
+      const gateways = arr(node.spec.gateways).map((g) => obj(g, 'gateway'));
+      const proxy = isObj(node.spec.proxy) ? node.spec.proxy : {};
+      const base = Number(proxy.adminPortBase ?? 19000);
+      const proxies = services.filter((s) => s.sidecar !== undefined).length + gateways.length;
+      for (let i = 0; i < proxies; i++) claim(base + i, `envoy admin ${i}`);
+      for (const s of services) {
+        claim(s.port, `service ${String(s.name)}`);
+        const sidecar = isObj(s.sidecar) ? s.sidecar : {};
+        for (const u of arr(sidecar.upstreams)) {
+          claim(
+            obj(u, 'upstream').localPort,
+            `${String(s.name)} -> ${String(obj(u, 'up').service)}`,
+          );
+        }
+      }
+      for (const g of gateways) {
+        claim(g.port, `gateway ${String(g.name)}`);
+        for (const l of arr(g.listeners)) claim(obj(l, 'listener').port, `listener`);
+      }
+    }
+  });
+
+  it('publishes the ingress http listener on localhost:8080, routing every service', () => {
+    const ingress = nodes().filter((n) => arr(n.spec.gateways).length > 0);
+    assert.equal(ingress.length, 1);
+    const node = ingress[0]!;
+    const gateway = obj(arr(node.spec.gateways)[0], 'gateway');
+    assert.equal(gateway.kind, 'ingress');
+    const listener = obj(arr(gateway.listeners)[0], 'listener');
+    assert.equal(listener.protocol, 'http');
+    assert.deepEqual(listener.services, ['*']);
+    assert.ok(
+      (node.compose.ports ?? []).includes(`127.0.0.1:8080:${String(listener.port)}`),
+      `${node.service} does not publish 127.0.0.1:8080 -> ${String(listener.port)}`,
+    );
+  });
+
+  it('publishes nothing on all interfaces', () => {
+    for (const [name, svc] of Object.entries(compose.services)) {
+      for (const p of svc.ports ?? []) assert.match(p, /^127\.0\.0\.1:/, `${name}: ${p}`);
+    }
+  });
+});
