@@ -1,6 +1,10 @@
-// The one logger: pino JSON lines on stdout, written synchronously (pino.destination to fd 1),
-// because `transport:` breaks once bundled. `LOG_LEVEL` sets the level; `--pretty` swaps the
-// destination for a small human-readable formatter (no pino-pretty at run time).
+// The one logger: pino JSON lines on stdout. Writes are asynchronous through SonicBoom
+// (pino.destination) with a bounded buffer: when stdout is slower than the children's output,
+// records beyond the bound are dropped and counted instead of growing memory or blocking the
+// event loop (which would stop the supervisor reading its children). pino flushes the buffer
+// synchronously on process exit. `transport:` is not used: it breaks once bundled. `LOG_LEVEL`
+// sets the level; `--pretty` formats records for humans (no pino-pretty at run time).
+import { EventEmitter } from 'node:events';
 import pino, { type Logger, type DestinationStream } from 'pino';
 
 export type { Logger };
@@ -19,21 +23,39 @@ const SECRET_PATHS = [
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
+/** Bytes of log records waiting for stdout beyond which new records are dropped. */
+const DEFAULT_MAX_BUFFER_BYTES = 4 * 1024 * 1024;
+
 export interface LoggerOptions {
   level?: string;
   pretty?: boolean;
-  /** Defaults to stdout; tests pass their own stream. */
+  /** Defaults to stdout; tests pass their own stream (one emitting 'drop' has its drops counted). */
   destination?: DestinationStream;
+  /** The stdout buffer bound, default 4 MiB. */
+  maxBufferBytes?: number;
 }
+
+/** Drops per destination stream; child loggers share their parent's stream. */
+const dropCounters = new WeakMap<object, { dropped: number }>();
 
 export function createLogger(options: LoggerOptions = {}): Logger {
   const requested = options.level ?? process.env.LOG_LEVEL ?? 'info';
   const level = LEVELS.includes(requested) ? requested : 'info';
-  const destination =
-    options.destination ??
-    (options.pretty
-      ? prettyDestination(process.stdout)
-      : pino.destination({ dest: 1, sync: true }));
+  const counter = { dropped: 0 };
+  let destination: DestinationStream;
+  if (options.destination) {
+    destination = options.destination;
+    if (destination instanceof EventEmitter) destination.on('drop', () => counter.dropped++);
+  } else {
+    const stdout = pino.destination({
+      dest: 1,
+      sync: false,
+      maxLength: options.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES,
+    });
+    stdout.on('drop', () => counter.dropped++);
+    destination = options.pretty ? prettyDestination(stdout) : stdout;
+  }
+  dropCounters.set(destination, counter);
   const logger = pino(
     {
       level,
@@ -46,6 +68,21 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   );
   if (level !== requested) logger.warn({ LOG_LEVEL: requested }, 'unknown LOG_LEVEL, using info');
   return logger;
+}
+
+/**
+ * How many records the logger's destination has dropped so far (it and all its children).
+ * A write drops synchronously, so comparing the count around one log call tells whether that
+ * record was dropped.
+ */
+export function droppedLogRecords(logger: Logger): number {
+  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym];
+  return (typeof stream === 'object' && stream && dropCounters.get(stream)?.dropped) || 0;
+}
+
+/** Resolves once what the logger has buffered is written (or could not be). */
+export function flushLogger(logger: Logger): Promise<void> {
+  return new Promise((resolve) => logger.flush(() => resolve()));
 }
 
 const LEVEL_TAGS: Record<string, string> = {
@@ -75,10 +112,18 @@ export function formatPretty(line: string): string {
   return `${clock} ${tag}${who} ${String(msg ?? '')}${fields ? ' ' + fields : ''}`;
 }
 
-function prettyDestination(out: NodeJS.WriteStream): DestinationStream {
+interface Sink {
+  write(chunk: string): unknown;
+  flush(cb?: (err?: Error) => void): void;
+}
+
+function prettyDestination(out: Sink): DestinationStream & { flush(cb?: () => void): void } {
   return {
     write(chunk: string) {
       for (const line of chunk.split('\n')) if (line) out.write(formatPretty(line) + '\n');
+    },
+    flush(cb?: () => void) {
+      out.flush(() => cb?.());
     },
   };
 }

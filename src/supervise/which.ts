@@ -4,7 +4,10 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 
 /** The absolute path of an executable file, or null. A name with a slash is taken as a path. */
-export function findExecutable(nameOrPath: string, pathEnv = process.env.PATH ?? ''): string | null {
+export function findExecutable(
+  nameOrPath: string,
+  pathEnv = process.env.PATH ?? '',
+): string | null {
   const candidates = nameOrPath.includes('/')
     ? [resolve(nameOrPath)]
     : pathEnv

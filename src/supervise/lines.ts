@@ -1,0 +1,59 @@
+// Splits a child's byte stream into lines with bounded memory: a line longer than maxBytes is
+// emitted truncated as soon as it reaches the bound, and the rest of it is skipped.
+
+export const MAX_LINE_BYTES = 16 * 1024;
+
+export type LineHandler = (line: string, truncated: boolean) => void;
+
+export class LineSplitter {
+  private parts: Buffer[] = [];
+  private size = 0;
+  /** Inside a line that was already emitted truncated: skip up to its newline. */
+  private skipping = false;
+
+  constructor(
+    private readonly onLine: LineHandler,
+    private readonly maxBytes = MAX_LINE_BYTES,
+  ) {}
+
+  push(chunk: Buffer): void {
+    let start = 0;
+    while (start < chunk.length) {
+      const newline = chunk.indexOf(0x0a, start);
+      const end = newline < 0 ? chunk.length : newline;
+      if (!this.skipping) this.append(chunk.subarray(start, end));
+      if (newline < 0) return;
+      if (this.skipping) this.skipping = false;
+      else this.emit(false);
+      start = newline + 1;
+    }
+  }
+
+  /** Emits a last line that has no newline (the stream ended, or its writer exited). */
+  flush(): void {
+    if (this.size > 0) this.emit(false);
+    this.skipping = false;
+  }
+
+  private append(piece: Buffer): void {
+    const room = this.maxBytes - this.size;
+    if (piece.length <= room) {
+      // Copied: a slice would keep the whole read chunk alive.
+      if (piece.length > 0) this.parts.push(Buffer.from(piece));
+      this.size += piece.length;
+      return;
+    }
+    this.parts.push(Buffer.from(piece.subarray(0, room)));
+    this.size += room;
+    this.emit(true);
+    this.skipping = true;
+  }
+
+  private emit(truncated: boolean): void {
+    let line = Buffer.concat(this.parts, this.size).toString('utf8');
+    this.parts = [];
+    this.size = 0;
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    this.onLine(line, truncated);
+  }
+}
