@@ -1,0 +1,81 @@
+// The agent config file, <configDir>/meshvisor.json: a view of the spec, the agent template,
+// a check against the keys Consul accepts, then consul.extraConfig merged over it.
+import type { NodeSpec, ServiceSpec } from '../spec/index.ts';
+import { ServerOptionsSchema } from '../spec/index.ts';
+import { AgentConfigSchema } from './agent-schema.ts';
+import { renderTemplate } from './templates.ts';
+
+/** The first Consul release that reads TLS settings from `tls.defaults` (top-level is deprecated). */
+const TLS_BLOCK_SINCE = [1, 12] as const;
+
+export function renderAgentConfig(spec: NodeSpec, address: string): Record<string, unknown> {
+  const { consul } = spec;
+  const isServer = spec.role === 'server';
+  const view = {
+    datacenter: spec.datacenter,
+    nodeName: spec.nodeName,
+    isServer,
+    serverOptions: isServer ? (consul.server ?? ServerOptionsSchema.parse({})) : undefined,
+    dataDir: consul.dataDir,
+    address,
+    clientAddr: consul.clientAddr,
+    ports: consul.ports,
+    retryJoin: consul.retryJoin,
+    retryInterval: consul.retryInterval,
+    logLevel: consul.logLevel,
+    encrypt: consul.encrypt,
+    tls: consul.tls && {
+      ...consul.tls,
+      nested: versionAtLeast(consul.version, TLS_BLOCK_SINCE),
+    },
+    aclToken: consul.aclToken,
+    services: spec.services.map(serviceView),
+    // Clients leave on SIGTERM too (Consul's default, made explicit): if meshvisor itself is
+    // killed mid-stop, the node still shows "left" and its services leave the catalog. A server
+    // does not: leaving shrinks the raft quorum, and a restarted server task must rejoin as the
+    // same peer. The orchestration's ordered stop runs `consul leave` for every role anyway.
+    leaveOnTerminate: !isServer,
+  };
+  const rendered = AgentConfigSchema.parse(renderTemplate('agent.json', view));
+  return mergeConfig(rendered, consul.extraConfig);
+}
+
+function serviceView(service: ServiceSpec) {
+  return {
+    id: service.id,
+    name: service.name,
+    port: service.port,
+    check: service.check && {
+      ...service.check,
+      // A path is a path on the service itself, reached on loopback as Consul's checks are.
+      http: service.check.http.startsWith('/')
+        ? `http://127.0.0.1:${service.port}${service.check.http}`
+        : service.check.http,
+    },
+    sidecar: service.sidecar,
+  };
+}
+
+/** Whether `version` ("1.14", "1.10.12") is at least `minimum`; no version means 1.10. */
+function versionAtLeast(version: string | undefined, minimum: readonly [number, number]): boolean {
+  if (!version) return false;
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  return major > minimum[0] || (major === minimum[0] && minor >= minimum[1]);
+}
+
+/** Objects merge key by key; anything else in `extra` replaces what was there. */
+function mergeConfig(
+  base: Record<string, unknown>,
+  extra: Record<string, unknown>,
+): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(extra)) {
+    const previous = merged[key];
+    merged[key] = isRecord(previous) && isRecord(value) ? mergeConfig(previous, value) : value;
+  }
+  return merged;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
