@@ -1,6 +1,9 @@
-import { CliError, ExitCode } from './exit-codes.ts';
+// `meshvisor schema`: the node spec's JSON Schema, generated from the zod schema.
+import { specJsonSchema } from '../spec/index.ts';
+import { ExitCode } from './exit-codes.ts';
 import type { CommandValues } from './main.ts';
 
 export default async function schema(_values: CommandValues): Promise<number> {
-  throw new CliError('not implemented yet', ExitCode.usage);
+  process.stdout.write(JSON.stringify(specJsonSchema(), null, 2) + '\n');
+  return ExitCode.ok;
 }

@@ -253,20 +253,26 @@ export const TimeoutsSchema = z.strictObject({
   drainSeconds: seconds(0, 5).describe('How long each Envoy drains before it quits.'),
 });
 
-const NodeSpecObject = z.strictObject({
-  $schema: z.string().optional().describe('Ignored; lets editors find this schema.'),
-  datacenter,
-  role: z.enum(['server', 'client']),
-  nodeName: safeName.optional().describe('Default: the hostname.'),
-  address: AddressSchema.prefault({}),
-  consul: ConsulSchema.prefault({}),
-  services: z.array(ServiceSchema).default([]),
-  configEntries: z.array(ConfigEntrySchema).default([]),
-  gateways: z.array(GatewaySchema).default([]),
-  proxy: ProxySchema.prefault({}),
-  status: StatusSchema.prefault({}),
-  timeouts: TimeoutsSchema.prefault({}),
-});
+const NodeSpecObject = z
+  .strictObject({
+    $schema: z.string().optional().describe('Ignored; lets editors find this schema.'),
+    datacenter,
+    role: z.enum(['server', 'client']),
+    nodeName: safeName.optional().describe('Default: the hostname.'),
+    address: AddressSchema.prefault({}),
+    consul: ConsulSchema.prefault({}),
+    services: z.array(ServiceSchema).default([]),
+    configEntries: z.array(ConfigEntrySchema).default([]),
+    gateways: z.array(GatewaySchema).default([]),
+    proxy: ProxySchema.prefault({}),
+    status: StatusSchema.prefault({}),
+    timeouts: TimeoutsSchema.prefault({}),
+  })
+  .meta({
+    title: 'meshvisor node spec',
+    description:
+      'One Consul service-mesh node: its agent, services, sidecars, gateways and config entries.',
+  });
 
 /** The spec as parsed, before node-level defaults that depend on the machine (the hostname). */
 export type ParsedNodeSpec = z.output<typeof NodeSpecObject>;
