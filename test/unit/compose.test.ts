@@ -8,7 +8,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { loadSpec } from '../../src/spec/index.ts';
 
 const ROOT = new URL('../../', import.meta.url);
 const read = (path: string): string => readFileSync(new URL(path, ROOT), 'utf8');
@@ -160,6 +162,13 @@ describe('dev mesh node specs (deploy/compose/specs)', () => {
   for (const [file, spec] of specs) {
     it(`${file} uses only the node spec's field names`, () => {
       assert.deepEqual(unknownFields(spec, SPEC_SHAPE), []);
+    });
+
+    it(`${file} loads with loadSpec, as the container loads it (no environment needed)`, async () => {
+      const path = fileURLToPath(new URL(SPEC_DIR + file, ROOT));
+      const loaded = await loadSpec({ env: { MESHVISOR_CONFIG: path } });
+      assert.equal(loaded.role, spec.role);
+      assert.equal(loaded.nodeName, spec.nodeName);
     });
   }
 
