@@ -146,8 +146,11 @@ function checkPorts(spec: ParsedNodeSpec, problem: Report): void {
   claim(ports.http, ['consul', 'ports', 'http'], "Consul's HTTP port");
   claim(ports.grpc, ['consul', 'ports', 'grpc'], "Consul's gRPC port");
   claim(listenPort(spec.status.listen), ['status', 'listen'], 'the status endpoint');
+  // Services first: when an upstream and a service want one port, the upstream is the one to move.
   spec.services.forEach((service, i) => {
     claim(service.port, ['services', i, 'port'], `service ${service.id}`);
+  });
+  spec.services.forEach((service, i) => {
     service.sidecar?.upstreams.forEach((upstream, j) => {
       claim(
         upstream.localPort,
