@@ -192,7 +192,7 @@ export class Program extends EventEmitter {
     if (this.#state !== 'stopping') this.#enterStopping(child);
     const pids = killTree(child.pid);
     this.#logger.warn({ pids }, 'killed the process tree');
-    await Promise.race([child.exited, sleep(KILL_WAIT_MS)]);
+    await Promise.race([child.exited, sleep(KILL_WAIT_MS, null, { ref: false })]);
   }
 
   /** From now on an exit is final (the supervisor is shutting down). */
@@ -418,7 +418,7 @@ export class Program extends EventEmitter {
         this.#logger.warn({ graceMs }, 'did not exit within the grace: killing its process tree');
         killTree(child.pid, tree);
       }
-      const info = await Promise.race([child.exited, sleep(KILL_WAIT_MS, null)]);
+      const info = await Promise.race([child.exited, sleep(KILL_WAIT_MS, null, { ref: false })]);
       if (!info) this.#logger.error({ childPid: child.pid }, 'still alive after SIGKILL');
       const leftovers = killTree(child.pid, tree);
       if (leftovers.length > 0) this.#logger.warn({ pids: leftovers }, 'killed leftover processes');

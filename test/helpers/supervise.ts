@@ -28,11 +28,15 @@ export function isAlive(pid: number): boolean {
 }
 
 /** Polls until predicate() is truthy; throws after timeoutMs naming what was awaited. */
-export async function waitFor<T>(predicate: () => T, what: string, timeoutMs = 5000): Promise<T> {
+export async function waitFor<T>(
+  predicate: () => T,
+  what: string,
+  timeoutMs = 5000,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = predicate();
-    if (value) return value;
+    if (value) return value as NonNullable<T>;
     if (Date.now() > deadline)
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(20);
