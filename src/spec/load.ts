@@ -6,6 +6,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { SpecError, problemsFromIssues, type SpecProblem } from './errors.ts';
 import { interpolate } from './interpolate.ts';
+import { jsonErrorOffset } from './json-offset.ts';
 import { NodeSpecSchema, type NodeSpec } from './schema.ts';
 
 export interface SpecSource {
@@ -82,11 +83,12 @@ function parseJson(spec: SpecText): unknown {
   try {
     value = JSON.parse(spec.text);
   } catch (err) {
-    const message = (err as Error).message;
-    const at = /at position (\d+)/.exec(message);
-    const offset = at ? Number(at[1]) : spec.text.length;
-    const { line, col } = lineAndColumn(spec.text, offset);
-    const clean = message.replace(/ in JSON at position \d+.*$/s, '').replace(/ \(line \d+.*$/, '');
+    const { line, col } = lineAndColumn(spec.text, jsonErrorOffset(spec.text));
+    // V8 appends the offending source (it may hold a secret) and a position; the place is in
+    // the path instead.
+    const clean = (err as Error).message
+      .replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, '')
+      .replace(/ in JSON at position \d+.*$/s, '');
     throw new SpecError([syntaxProblem(spec.name, line, col, clean)]);
   }
   // JSON.parse keeps the last of two equal keys without a word; a typo'd duplicate must not

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { loadSpec } from '../../src/spec/index.ts';
 import { renderNode } from '../../src/render/index.ts';
 import { validateKeys } from '../doubles/consul/config.ts';
+import { EXAMPLE_ENV } from '../fixtures/spec/example-env.ts';
 
 const EXAMPLES = fileURLToPath(new URL('../../config/examples/', import.meta.url));
 const GOLDEN = fileURLToPath(new URL('../fixtures/spec/golden/', import.meta.url));
@@ -15,10 +16,6 @@ const RECORDED = '/work/shared/recordings/consul-1.10.12/configs/';
 /** Set to rewrite the golden files after an intended change; review the diff before committing. */
 const UPDATE = process.env.MESHVISOR_UPDATE_GOLDEN === '1';
 
-export const EXAMPLE_ENV = {
-  CONSUL_GOSSIP_KEY: 'pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=',
-  CONSUL_SERVER: '10.77.0.10',
-};
 /** The addresses of the recording's network namespaces (the ingress node is an extra one). */
 const ADDRESSES: Record<string, string> = {
   server: '10.77.0.10',

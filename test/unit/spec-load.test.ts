@@ -190,6 +190,11 @@ test('an error message never repeats a secret value', async () => {
     ['consul.encrypt', 'consul.aclToken'],
   );
   assert.ok(found.every((p) => !p.message.includes(secret)));
+  // V8 quotes the source around a JSON syntax error; that excerpt is dropped.
+  const broken = `{"consul": {"aclToken": "${secret}" "encrypt": 1}}`;
+  const [syntax] = await problems({ env: { MESHVISOR_CONFIG_JSON: broken } });
+  assert.equal(syntax?.path, '$MESHVISOR_CONFIG_JSON:1:68');
+  assert.ok(!syntax?.message.includes(secret), syntax?.message);
 });
 
 test('config/meshvisor.schema.json is the schema generated from the zod schema', () => {
