@@ -80,11 +80,6 @@ export function droppedLogRecords(logger: Logger): number {
   return (typeof stream === 'object' && stream && dropCounters.get(stream)?.dropped) || 0;
 }
 
-/** Resolves once what the logger has buffered is written (or could not be). */
-export function flushLogger(logger: Logger): Promise<void> {
-  return new Promise((resolve) => logger.flush(() => resolve()));
-}
-
 const LEVEL_TAGS: Record<string, string> = {
   trace: 'TRACE',
   debug: 'DEBUG',
