@@ -1,0 +1,433 @@
+// The life of a node, top to bottom:
+//   preflight -> address -> render -> status endpoint -> consul agent (supervised)
+//   -> readiness stages -> config entries -> proxies (supervised, gated on Envoy /ready)
+//   -> READY ... until SIGTERM/SIGINT or a program fails for good
+//   -> stop: not ready, services to maintenance, drain + quit each proxy, deregister, leave.
+// Every step has a deadline; every failure names its stage, the last error and what to check.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CliError, ExitCode } from './cli/exit-codes.ts';
+import {
+  ConsulClient,
+  READINESS_STAGES,
+  StageError,
+  applyConfigEntry,
+  pollUntil,
+  type ReadinessTarget,
+} from './consul/index.ts';
+import { EnvoyAdmin, acceptsTcp, planProxies, type ProxyPlan } from './envoy/index.ts';
+import type { Logger } from './log.ts';
+import { AddressError, discoverAddress } from './net/index.ts';
+import { NodeStatusBoard } from './node-status.ts';
+import { renderNode, writeRenderedFiles, type ConfigEntry } from './render/index.ts';
+import type { NodeSpec } from './spec/index.ts';
+import { startStatusServer, type StatusServer } from './status/index.ts';
+import {
+  Supervisor,
+  countZombieChildren,
+  findExecutable,
+  parseHclogLine,
+  type Program,
+  type ProgramSpec,
+} from './supervise/index.ts';
+
+const CONSUL_STAGES = READINESS_STAGES.map((s) => s.name);
+
+/** Why the node's life ended, and so its exit code. */
+type Outcome =
+  { kind: 'stop'; signal: string } | { kind: 'fatal'; message: string; exitCode: ExitCode };
+
+export async function runNode(spec: NodeSpec, logger: Logger): Promise<ExitCode> {
+  const node = new NodeLife(spec, logger);
+  return node.run();
+}
+
+class NodeLife {
+  private readonly supervisor: Supervisor;
+  private readonly board: NodeStatusBoard;
+  private readonly outcome: Promise<Outcome>;
+  private settle!: (outcome: Outcome) => void;
+  private settled = false;
+  private statusServer: StatusServer | null = null;
+  private consulClient: ConsulClient | null = null;
+  private consul: Program | null = null;
+  private proxies: ProxyPlan[] = [];
+  /** Aborts the bring-up in flight (stop requested, or consul restarted under it). */
+  private bringUp = new AbortController();
+  private requiredStages: string[] = [...CONSUL_STAGES];
+
+  constructor(
+    private readonly spec: NodeSpec,
+    private readonly logger: Logger,
+  ) {
+    this.supervisor = new Supervisor({ logger });
+    this.board = new NodeStatusBoard(
+      { node: spec.nodeName, role: spec.role, datacenter: spec.datacenter },
+      () => this.supervisor.snapshot(),
+      countZombieChildren,
+    );
+    this.outcome = new Promise((resolve) => (this.settle = resolve));
+  }
+
+  private end(outcome: Outcome): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.settle(outcome);
+  }
+
+  async run(): Promise<ExitCode> {
+    const { spec, logger } = this;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (this.settled) {
+        logger.warn({ signal }, 'second signal: killing every program now');
+        void this.supervisor.kill();
+        return;
+      }
+      logger.info({ signal }, 'stop requested');
+      this.end({ kind: 'stop', signal });
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    try {
+      // Preflight: nothing starts unless every binary is there.
+      const consulPath = requireExecutable(spec.consul.binary, 'consul.binary');
+      const needsEnvoy =
+        spec.gateways.length > 0 ||
+        (spec.proxy.mode === 'envoy' && spec.services.some((s) => s.sidecar));
+      const envoyPath = needsEnvoy
+        ? requireExecutable(spec.proxy.envoyBinary, 'proxy.envoyBinary')
+        : undefined;
+
+      const address = await this.stage('address', () =>
+        discoverAddress(spec.address, {
+          signal: this.bringUp.signal,
+          onWait: (message) => this.board.stageWaiting('address', message),
+        }).catch((err: unknown) => {
+          if (!(err instanceof AddressError)) throw err;
+          throw new CliError(
+            `address: ${err.message}`,
+            err.kind === 'config' ? ExitCode.config : ExitCode.unavailable,
+          );
+        }),
+      );
+      this.board.setAddress(address);
+      logger.info({ address }, 'node address');
+
+      const rendered = renderNode(spec, address);
+      await writeRenderedFiles(rendered.files);
+      logger.info({ files: rendered.files.map((f) => f.path) }, 'agent config rendered');
+
+      this.statusServer = await startStatusServer({
+        listen: spec.status.listen,
+        getStatus: () => this.board.snapshot(this.requiredStages),
+        logger,
+      });
+      logger.info({ url: this.statusServer.url }, 'status endpoint listening');
+
+      const httpAddr = `${address}:${spec.consul.ports.http}`;
+      this.consulClient = new ConsulClient({ httpAddr, token: spec.consul.aclToken });
+      this.proxies = planProxies({
+        address,
+        httpPort: spec.consul.ports.http,
+        grpcPort: spec.consul.ports.grpc,
+        mode: spec.proxy.mode,
+        envoyBinaryPath: envoyPath,
+        adminPortBase: spec.proxy.adminPortBase,
+        drainSeconds: spec.timeouts.drainSeconds,
+        sidecars: spec.services.filter((s) => s.sidecar).map((s) => ({ serviceId: s.id })),
+        gateways: spec.gateways,
+      });
+      if (rendered.configEntries.length > 0) this.requiredStages.push('config-entries');
+      if (this.proxies.length > 0) this.requiredStages.push('proxies-ready');
+
+      this.supervisor.on('fatal', (name: string, reason: string) =>
+        this.end({
+          kind: 'fatal',
+          message: `${name} failed for good: ${reason}`,
+          exitCode: ExitCode.failed,
+        }),
+      );
+      this.consul = this.supervisor.add(this.consulProgram(consulPath, rendered.agentArgs));
+      this.consul.on('spawn', () => this.onConsulSpawn(rendered.configEntries));
+      void this.supervisor.start(['consul']).catch(() => {
+        // A consul that never becomes ready shows up as 'fatal' or as a stage deadline.
+      });
+      this.watchConsulView();
+
+      const outcome = await this.outcome;
+      return await this.stop(outcome);
+    } catch (err) {
+      if (err instanceof CliError) {
+        await this.stop({ kind: 'fatal', message: err.message, exitCode: err.exitCode });
+        throw err;
+      }
+      throw err;
+    } finally {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    }
+  }
+
+  /** Each (re)start of consul runs the bring-up again: its state may be new. */
+  private onConsulSpawn(entries: ConfigEntry[]): void {
+    this.bringUp.abort(new Error('consul restarted'));
+    this.bringUp = new AbortController();
+    this.board.resetStages([...CONSUL_STAGES, 'config-entries']);
+    const signal = this.bringUp.signal;
+    this.bringUpNode(entries, signal).catch((err: unknown) => {
+      if (signal.aborted) return;
+      if (err instanceof StageError) {
+        this.end({
+          kind: 'fatal',
+          message: err.message,
+          exitCode: err.timedOut
+            ? ExitCode.unavailable
+            : err.stage === 'config-entries'
+              ? ExitCode.config
+              : ExitCode.failed,
+        });
+        return;
+      }
+      this.end({ kind: 'fatal', message: (err as Error).message, exitCode: ExitCode.failed });
+    });
+  }
+
+  private async bringUpNode(entries: ConfigEntry[], signal: AbortSignal): Promise<void> {
+    const client = this.consulClient!;
+    const deadline = Date.now() + this.spec.timeouts.readySeconds * 1000;
+    const target: ReadinessTarget = {
+      nodeName: this.spec.nodeName,
+      serviceIds: this.spec.services.flatMap((s) =>
+        s.sidecar ? [s.id, `${s.id}-sidecar-proxy`] : [s.id],
+      ),
+    };
+    for (const stage of READINESS_STAGES) {
+      await this.stage(stage.name, () =>
+        pollUntil(stage.name, () => stage.check(client, target), {
+          deadline,
+          signal,
+          hint: stage.hint,
+          onRetry: (message) => this.board.stageWaiting(stage.name, message),
+        }),
+      );
+    }
+
+    if (entries.length > 0) {
+      for (const entry of entries) this.board.entryPending(entry.Kind, entry.Name);
+      await this.stage('config-entries', async () => {
+        for (const entry of entries) {
+          try {
+            const result = await applyConfigEntry(client, entry, {
+              deadline,
+              signal,
+              onRetry: (message) => this.board.stageWaiting('config-entries', message),
+            });
+            this.board.entryResult(entry.Kind, entry.Name, result);
+            this.logger.info({ kind: entry.Kind, name: entry.Name, result }, 'config entry');
+          } catch (err) {
+            this.board.entryResult(entry.Kind, entry.Name, 'failed', (err as Error).message);
+            throw err;
+          }
+        }
+      });
+    }
+
+    // Proxies start once, after the first bring-up; a consul restart leaves them running
+    // (Envoy reconnects to the agent's xDS by itself).
+    const unstarted = this.proxies.filter((p) => !this.supervisor.get(p.name));
+    if (unstarted.length > 0) {
+      for (const plan of unstarted) this.supervisor.add(this.proxyProgram(plan));
+      await this.stage('proxies-ready', async () => {
+        const timeout = AbortSignal.timeout(Math.max(0, deadline - Date.now()));
+        try {
+          await this.supervisor.start(
+            unstarted.map((p) => p.name),
+            AbortSignal.any([signal, timeout]),
+          );
+        } catch (err) {
+          if (timeout.aborted && !signal.aborted) {
+            throw new StageError(
+              'proxies-ready',
+              `proxies-ready: not ready before the readiness deadline; check: the sidecar/gateway programs' logs and Envoy's admin /ready`,
+              true,
+            );
+          }
+          throw err;
+        }
+      });
+    }
+    this.logger.info({ stage: 'ready' }, 'node is READY');
+  }
+
+  /** Runs one named stage with timings in the status board and a log line when done. */
+  private async stage<T>(name: string, body: () => Promise<T>): Promise<T> {
+    this.board.stageStarted(name);
+    try {
+      const value = await body();
+      const stage = this.board.stageFinished(name);
+      this.logger.info({ stage: name, seconds: stage?.durationSeconds }, 'stage done');
+      return value;
+    } catch (err) {
+      if (!this.bringUp.signal.aborted) {
+        this.board.stageFinished(name, (err as Error).message);
+        this.logger.error({ stage: name, err: (err as Error).message }, 'stage failed');
+      }
+      throw err;
+    }
+  }
+
+  private consulProgram(consulPath: string, agentArgs: string[]): ProgramSpec {
+    const { spec } = this;
+    const isServer = spec.role === 'server';
+    return {
+      name: 'consul',
+      command: consulPath,
+      args: agentArgs,
+      env: this.tokenEnv(),
+      restart: 'always',
+      // A server leaves only through `consul leave` (it would shrink the quorum); on a plain
+      // SIGTERM it exits 1 by design and stays a raft peer (contract §2).
+      stopSignal: isServer ? 'SIGTERM' : 'SIGINT',
+      stopGraceMs: spec.timeouts.stopSeconds * 1000,
+      parseLine: parseHclogLine,
+      stopTrigger: async () => {
+        await this.deregisterServices();
+        if (isServer) {
+          throw new Error('servers stop with SIGTERM');
+        }
+        // A client leaves gracefully and then exits 0; the node shows "left", not "failed".
+        await this.consulClient!.leave();
+      },
+    };
+  }
+
+  private proxyProgram(plan: ProxyPlan): ProgramSpec {
+    const { spec } = this;
+    const admin = plan.adminAddress ? new EnvoyAdmin(plan.adminAddress) : null;
+    return {
+      name: plan.name,
+      command: this.consul!.spec.command,
+      args: plan.args,
+      env: this.tokenEnv(),
+      restart: 'always',
+      dependsOn: ['consul'],
+      stopGraceMs: spec.timeouts.stopSeconds * 1000,
+      readiness: {
+        intervalMs: 250,
+        timeoutMs: spec.timeouts.readySeconds * 1000,
+        probe: admin
+          ? (signal) => admin.isLive(signal)
+          : () => this.builtinProxyListening(plan.serviceId),
+      },
+      stopTrigger: admin
+        ? async () => {
+            // Inbound only: the app may still finish requests through its upstreams.
+            await admin.drainInbound();
+            await sleep(spec.timeouts.drainSeconds * 1000);
+            await admin.quit();
+          }
+        : undefined,
+    };
+  }
+
+  /** The built-in proxy is ready when its public listener (the sidecar's port) accepts TCP. */
+  private async builtinProxyListening(serviceId: string): Promise<boolean> {
+    try {
+      const services = await this.consulClient!.services();
+      const port = services[`${serviceId}-sidecar-proxy`]?.Port;
+      return port !== undefined && (await acceptsTcp('127.0.0.1', port));
+    } catch {
+      return false;
+    }
+  }
+
+  /** The ACL token reaches consul's CLI and `consul connect` through the environment, never argv. */
+  private tokenEnv(): Record<string, string> {
+    return this.spec.consul.aclToken ? { CONSUL_HTTP_TOKEN: this.spec.consul.aclToken } : {};
+  }
+
+  /** Leader and member count for /status, refreshed in the background. */
+  private watchConsulView(): void {
+    const refresh = async () => {
+      const client = this.consulClient;
+      if (!client || this.settled) return;
+      const [leader, members] = await Promise.allSettled([client.leader(), client.members()]);
+      this.board.setConsulView({
+        leader: leader.status === 'fulfilled' && leader.value !== '' ? leader.value : null,
+        members:
+          members.status === 'fulfilled'
+            ? members.value.filter((m) => m.Status === 1).length
+            : null,
+      });
+    };
+    const timer = setInterval(() => void refresh(), 5000);
+    timer.unref();
+    void this.outcome.then(() => clearInterval(timer));
+    setTimeout(() => void refresh(), 1000).unref();
+  }
+
+  private async setMaintenance(): Promise<void> {
+    const client = this.consulClient;
+    if (!client) return;
+    await Promise.all(
+      this.spec.services.map((s) =>
+        client
+          .maintenance(s.id, true, 'meshvisor: node stopping')
+          .catch((err: unknown) =>
+            this.logger.warn(
+              { service: s.id, err: (err as Error).message },
+              'maintenance mode failed',
+            ),
+          ),
+      ),
+    );
+  }
+
+  private async deregisterServices(): Promise<void> {
+    const client = this.consulClient;
+    if (!client) return;
+    const ids = [...this.spec.services.map((s) => s.id), ...this.spec.gateways.map((g) => g.name)];
+    await Promise.all(
+      ids.map((id) =>
+        client
+          .deregister(id)
+          .catch((err: unknown) =>
+            this.logger.warn({ service: id, err: (err as Error).message }, 'deregister failed'),
+          ),
+      ),
+    );
+  }
+
+  /**
+   * The ordered stop, inside timeouts.stopSeconds: not ready at once, services out of
+   * rotation, then the supervisor stops proxies (drain, wait, quit) before consul
+   * (deregister, leave); whatever outlives the deadline is killed with its process tree.
+   */
+  private async stop(outcome: Outcome): Promise<ExitCode> {
+    this.end(outcome);
+    this.bringUp.abort(new Error('stopping'));
+    this.board.setPhase('stopping');
+    this.board.stageStarted('stop');
+    if (outcome.kind === 'fatal') this.logger.error({ err: outcome.message }, 'node failed');
+    const deadlineMs = this.spec.timeouts.stopSeconds * 1000;
+    if (this.consul?.state === 'ready' || this.consul?.state === 'running') {
+      await Promise.race([this.setMaintenance(), sleep(Math.min(2000, deadlineMs / 4))]);
+    }
+    await this.supervisor.stop({ deadlineMs });
+    this.board.stageFinished('stop');
+    this.board.setPhase('stopped');
+    await this.statusServer?.close();
+    this.logger.info({ outcome: outcome.kind }, 'node stopped');
+    return outcome.kind === 'stop' ? ExitCode.ok : outcome.exitCode;
+  }
+}
+
+function requireExecutable(nameOrPath: string, field: string): string {
+  const path = findExecutable(nameOrPath);
+  if (!path) {
+    throw new CliError(
+      `${field}: "${nameOrPath}" is not an executable file${nameOrPath.includes('/') ? '' : ' on PATH'}`,
+      ExitCode.unavailable,
+    );
+  }
+  return path;
+}

@@ -1,0 +1,108 @@
+// A server node and a client node, each `meshvisor run` from the bundle in its own network
+// namespace, against the consul double (or a real consul with CONSUL_BIN).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildDoubles } from '../helpers/doubles.ts';
+import { createTestNet } from '../helpers/netns.ts';
+import { startNode, waitExit, type RunningNode } from '../helpers/mesh-node.ts';
+
+const STOP_SECONDS = 15;
+
+test('a client started before its server waits for it, survives kill -9 of its agent, and stops cleanly', async (t) => {
+  await buildDoubles();
+  const net = await createTestNet(2);
+  const work = mkdtempSync(join(tmpdir(), 'mv-e2e-'));
+  const nodes: RunningNode[] = [];
+  t.after(async () => {
+    for (const n of nodes) n.child.kill('SIGKILL');
+    await net.cleanup();
+    rmSync(work, { recursive: true, force: true });
+  });
+  const [serverHost, clientHost] = net.hosts as [(typeof net.hosts)[0], (typeof net.hosts)[0]];
+  const timeouts = { readySeconds: 90, stopSeconds: STOP_SECONDS, drainSeconds: 1 };
+
+  const client = startNode(clientHost, work, {
+    datacenter: 'our_dc',
+    role: 'client',
+    consul: { retryJoin: [serverHost.ip] },
+    services: [{ name: 'web', port: 8080 }],
+    timeouts,
+  });
+  nodes.push(client);
+
+  // No server yet: the client's readiness waits on leader-known, saying why.
+  await client.waitFor(
+    (s) =>
+      s.stages.some(
+        (st) => st.name === 'leader-known' && /No known Consul servers/.test(st.error ?? ''),
+      ),
+    30_000,
+    'leader-known waiting for a server',
+  );
+  assert.equal((await client.status()).ready, false);
+
+  const server = startNode(serverHost, work, {
+    datacenter: 'our_dc',
+    role: 'server',
+    consul: { server: { bootstrapExpect: 1 } },
+    timeouts,
+  });
+  nodes.push(server);
+
+  const serverReady = await server.waitReady(90_000);
+  const clientReady = await client.waitReady(90_000);
+  assert.deepEqual(
+    clientReady.stages.map((s) => [s.name, s.state]),
+    [
+      ['address', 'done'],
+      ['http-up', 'done'],
+      ['leader-known', 'done'],
+      ['node-synced', 'done'],
+      ['services-registered', 'done'],
+    ],
+  );
+  assert.equal(serverReady.role, 'server');
+  assert.equal(clientReady.address, clientHost.ip);
+  assert.equal(
+    clientReady.consul.leader === null || clientReady.consul.leader.startsWith(serverHost.ip),
+    true,
+  );
+
+  // kill -9 of the client's agent: restarted by the supervisor, the stages run again.
+  const consul = clientReady.programs.find((p) => p.name === 'consul');
+  assert.ok(consul?.pid);
+  process.kill(consul.pid, 'SIGKILL');
+  const recovered = await client.waitFor(
+    (s) => s.ready && (s.programs.find((p) => p.name === 'consul')?.restarts ?? 0) >= 1,
+    90_000,
+    'READY again after kill -9 of consul',
+  );
+  const restarted = recovered.programs.find((p) => p.name === 'consul');
+  assert.equal(restarted?.lastExit?.signal, 'SIGKILL');
+  assert.notEqual(restarted?.pid, consul.pid);
+
+  // SIGTERM: the client leaves and meshvisor exits 0 inside stopSeconds, leaving nothing.
+  let started = Date.now();
+  client.child.kill('SIGTERM');
+  assert.deepEqual(await waitExit(client, (STOP_SECONDS + 5) * 1000), { code: 0, signal: null });
+  assert.ok(Date.now() - started < (STOP_SECONDS + 2) * 1000);
+  assert.deepEqual(clientHost.pids(), []);
+  // A client agent that left exits 0; one killed or failing to leave exits 1 (contract §2).
+  const agentExits = client.logs.filter((l) => l.program === 'consul' && l.msg === 'exited');
+  assert.equal(agentExits.at(-1)?.code, 0, 'the client agent left and exited 0');
+  const members = (await (await fetch(`http://${serverHost.ip}:8500/v1/agent/members`)).json()) as {
+    Name: string;
+    Status: number;
+  }[];
+  assert.equal(members.find((m) => m.Name === clientHost.name)?.Status, 3, 'client shows as left');
+
+  // The server exits 1 on SIGTERM by design (it does not leave); meshvisor still exits 0.
+  started = Date.now();
+  server.child.kill('SIGTERM');
+  assert.deepEqual(await waitExit(server, (STOP_SECONDS + 5) * 1000), { code: 0, signal: null });
+  assert.ok(Date.now() - started < (STOP_SECONDS + 2) * 1000);
+  assert.deepEqual(serverHost.pids(), []);
+});

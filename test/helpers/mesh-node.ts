@@ -1,0 +1,131 @@
+// Runs `meshvisor run` from the bundle inside a test host (a network namespace with an eth0),
+// as the container entrypoint would run, and reads it back: its JSON log lines, its status
+// endpoint, its exit. The consul binary is the double unless CONSUL_BIN names a real one.
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { NodeStatus } from '../../src/status/model.ts';
+import { BUNDLE } from './cli.ts';
+import { CONSUL_DOUBLE } from './doubles.ts';
+import type { TestHost } from './netns.ts';
+
+/** The consul binary end-to-end tests run: a real one when CONSUL_BIN is set. */
+export const CONSUL_BIN = process.env.CONSUL_BIN ?? CONSUL_DOUBLE;
+
+export const STATUS_PORT = 9555;
+
+export type LogRecord = Record<string, unknown> & { msg?: string; program?: string };
+
+export interface RunningNode {
+  host: TestHost;
+  child: ChildProcess;
+  logs: LogRecord[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  status(): Promise<NodeStatus>;
+  waitReady(timeoutMs: number): Promise<NodeStatus>;
+  waitFor(
+    predicate: (s: NodeStatus) => boolean,
+    timeoutMs: number,
+    what: string,
+  ): Promise<NodeStatus>;
+}
+
+/** A node spec for a test host: its own data/config dirs, status on the host's IP, fast retry. */
+export function testSpec(host: TestHost, workDir: string, spec: Record<string, unknown>) {
+  const dir = join(workDir, host.name);
+  const consul = (spec.consul ?? {}) as Record<string, unknown>;
+  return {
+    ...spec,
+    nodeName: spec.nodeName ?? host.name,
+    consul: {
+      binary: CONSUL_BIN,
+      dataDir: join(dir, 'data'),
+      configDir: join(dir, 'consul.d'),
+      retryInterval: '1s',
+      ...consul,
+    },
+    status: { listen: `${host.ip}:${STATUS_PORT}` },
+  };
+}
+
+export function startNode(
+  host: TestHost,
+  workDir: string,
+  spec: Record<string, unknown>,
+  env: Record<string, string> = {},
+): RunningNode {
+  const specPath = join(workDir, `${host.name}.json`);
+  mkdirSync(workDir, { recursive: true });
+  writeFileSync(specPath, JSON.stringify(testSpec(host, workDir, spec), null, 2));
+  const child = host.spawn(process.execPath, [BUNDLE, 'run', '-c', specPath], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, LOG_LEVEL: 'debug', ...env },
+  });
+  const logs: LogRecord[] = [];
+  const collect = (stream: NodeJS.ReadableStream | null) => {
+    if (!stream) return;
+    createInterface({ input: stream }).on('line', (line) => {
+      try {
+        logs.push(JSON.parse(line) as LogRecord);
+      } catch {
+        logs.push({ msg: line, raw: true });
+      }
+    });
+  };
+  collect(child.stdout);
+  collect(child.stderr);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const url = `http://${host.ip}:${STATUS_PORT}`;
+
+  async function status(): Promise<NodeStatus> {
+    const res = await fetch(`${url}/status`, { signal: AbortSignal.timeout(2000) });
+    return (await res.json()) as NodeStatus;
+  }
+
+  async function waitFor(predicate: (s: NodeStatus) => boolean, timeoutMs: number, what: string) {
+    const deadline = Date.now() + timeoutMs;
+    let last: NodeStatus | string = 'no answer yet';
+    let exitedEarly = false;
+    void exited.then(() => (exitedEarly = true));
+    while (Date.now() < deadline && !exitedEarly) {
+      try {
+        const s = await status();
+        last = s;
+        if (predicate(s)) return s;
+      } catch (err) {
+        last = (err as Error).message;
+      }
+      await sleep(200);
+    }
+    const tail = logs
+      .slice(-30)
+      .map((l) => JSON.stringify(l))
+      .join('\n');
+    throw new Error(
+      `${host.name}: ${what} not reached in ${timeoutMs} ms${exitedEarly ? ' (meshvisor exited)' : ''}; ` +
+        `last status: ${JSON.stringify(last)}\nlast log lines:\n${tail}`,
+    );
+  }
+
+  return {
+    host,
+    child,
+    logs,
+    exited,
+    status,
+    waitFor,
+    waitReady: (timeoutMs) => waitFor((s) => s.ready, timeoutMs, 'READY'),
+  };
+}
+
+/** Resolves with the exit, or rejects after timeoutMs. */
+export async function waitExit(node: RunningNode, timeoutMs: number) {
+  const timer = sleep(timeoutMs).then(() => {
+    throw new Error(`${node.host.name}: meshvisor did not exit within ${timeoutMs} ms`);
+  });
+  return Promise.race([node.exited, timer]);
+}
