@@ -41,6 +41,13 @@ function readTree(root: string, prefix = ''): Record<string, string> {
   );
 }
 
+test('docs/spec.md shows every example exactly as it is in config/examples', () => {
+  const docs = readFileSync(new URL('../../docs/spec.md', import.meta.url), 'utf8');
+  for (const name of Object.keys(ADDRESSES)) {
+    assert.ok(docs.includes(readFileSync(join(EXAMPLES, `${name}.yaml`), 'utf8')), name);
+  }
+});
+
 test('every example has a golden render', () => {
   const examples = readdirSync(EXAMPLES).map((f) => f.replace(/\.yaml$/, ''));
   assert.deepEqual(examples.sort(), Object.keys(ADDRESSES).sort());
