@@ -19,9 +19,9 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StubAgent } from '../doubles/consul/connect/stub-agent.ts';
 import { RECORDINGS, recorded, startStubAgent } from '../doubles/consul/connect/stub-agent.ts';
+import { buildDoubles, CONSUL_DOUBLE } from '../helpers/doubles.ts';
 
-const BIN = join(import.meta.dirname, '../doubles/bin');
-const CONSUL = join(BIN, 'consul');
+const CONSUL = CONSUL_DOUBLE;
 const NODE_DIR = dirname(process.execPath);
 
 interface Cli {
@@ -67,6 +67,7 @@ function argsOf(r: Cli, agent: StubAgent): string[] {
 describe('consul connect envoy (05-connect-envoy)', () => {
   let agent: StubAgent;
   before(async () => {
+    buildDoubles();
     agent = await startStubAgent({
       services: recorded('05-connect-envoy/gateway-after.agent-services.json'),
     });
@@ -197,13 +198,13 @@ describe('consul connect envoy (05-connect-envoy)', () => {
       writeFileSync(
         join(dir, 'envoy'),
         `#!/bin/bash
+trap 'echo "fake-envoy: received SIGTERM, exiting 0"; exit 0' TERM
+trap 'echo "fake-envoy: received SIGINT, exiting 0"; exit 0' INT
 out=$FAKE_ENVOY_OUT
 cfg=""; prev=""
 for a in "$@"; do [ "$prev" = --config-path ] && cfg=$a; prev=$a; done
 { echo "pid=$$"; printf 'arg=%s\\n' "$0" "$@"; echo "type=$(stat -c %F "$cfg")"; echo "mode=$(stat -c %a "$cfg")"; echo "marker=$MARKER_FROM_CALLER"; } > "$out/seen.txt"
-cat "$cfg" > "$out/config.json"
-trap 'echo "fake-envoy: received SIGTERM, exiting 0"; exit 0' TERM
-trap 'echo "fake-envoy: received SIGINT, exiting 0"; exit 0' INT
+cat "$cfg" > "$out/config.tmp" && mv "$out/config.tmp" "$out/config.json"
 echo "fake-envoy running pid=$$ args=$*"
 while :; do sleep 0.1; done
 `,
@@ -238,8 +239,7 @@ while :; do sleep 0.1; done
           });
           const done = collect(child);
           const seenPath = join(out, 'seen.txt');
-          for (let i = 0; i < 100 && !existsSync(join(out, 'config.json')); i++) await sleep(100);
-          await sleep(300);
+          for (let i = 0; i < 150 && !existsSync(join(out, 'config.json')); i++) await sleep(100);
           const seen = readFileSync(seenPath, 'utf8');
           assert.match(seen, new RegExp(`^pid=${child.pid}$`, 'm'), 'envoy runs in the same PID');
           const argv = [...seen.matchAll(/^arg=(.*)$/gm)].map((m) => m[1]);
@@ -264,6 +264,7 @@ while :; do sleep 0.1; done
               '"127.0.0.1",\n            "port_value": 8888',
             ),
           );
+          for (let i = 0; i < 50 && existsSync(argv[2] as string); i++) await sleep(100);
           assert.equal(existsSync(argv[2] as string), false, 'the FIFO is unlinked');
           child.kill(signal);
           const res = await done;

@@ -16,8 +16,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentService, Upstream } from '../doubles/consul/connect/agent-api.ts';
 import type { StubAgent } from '../doubles/consul/connect/stub-agent.ts';
 import { RECORDINGS, startStubAgent } from '../doubles/consul/connect/stub-agent.ts';
+import { buildDoubles, CONSUL_DOUBLE } from '../helpers/doubles.ts';
 
-const CONSUL = join(import.meta.dirname, '../doubles/bin/consul');
+const CONSUL = CONSUL_DOUBLE;
 
 async function freePort(): Promise<number> {
   const s = createServer();
@@ -120,6 +121,7 @@ describe('consul connect proxy (06-builtin-proxy)', () => {
   let todos: Proxy;
 
   before(async () => {
+    buildDoubles();
     todosApp = createHttpServer((req, res) => {
       res.setHeader('Content-Type', 'application/json');
       res.end(JSON.stringify({ service: 'todos', path: req.url }) + '\n');

@@ -14,8 +14,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { bootstrapText } from '../doubles/consul/connect/bootstrap.ts';
 import type { StubAgent } from '../doubles/consul/connect/stub-agent.ts';
 import { startStubAgent } from '../doubles/consul/connect/stub-agent.ts';
+import { buildDoubles, ENVOY_DOUBLE } from '../helpers/doubles.ts';
 
-const ENVOY = join(import.meta.dirname, '../doubles/bin/envoy');
+const ENVOY = ENVOY_DOUBLE;
 
 async function freePort(): Promise<number> {
   const s = createServer();
@@ -96,6 +97,7 @@ describe('envoy double', () => {
   const running: ChildProcess[] = [];
 
   before(async () => {
+    buildDoubles();
     dir = mkdtempSync(join(tmpdir(), 'envoy-double-'));
     // users' app on a free port; users-1-sidecar-proxy on another free port
     app = createServer((s) => s.end('hello from users\n'));

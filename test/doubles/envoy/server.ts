@@ -63,7 +63,8 @@ export function knobsFromEnv(env = process.env): Knobs {
     readyDelayMs: num('ENVOY_DOUBLE_READY_DELAY_MS', 200),
     xds: xds === 'always' || xds === 'never' ? xds : 'tcp',
     initialFetchTimeoutMs: num('ENVOY_DOUBLE_INITIAL_FETCH_TIMEOUT_MS', 15_000),
-    consulHttpAddr: env.ENVOY_DOUBLE_CONSUL_HTTP_ADDR,
+    consulHttpAddr:
+      env.ENVOY_DOUBLE_CONSUL_HTTP_ADDR ?? env.CONSUL_HTTP_ADDR?.replace(/^[a-z]+:\/\//i, ''),
     version: env.ENVOY_DOUBLE_VERSION ?? '1.20.2',
   };
 }
