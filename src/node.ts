@@ -291,9 +291,7 @@ class NodeLife {
       parseLine: parseHclogLine,
       stopTrigger: async () => {
         await this.deregisterServices();
-        if (isServer) {
-          throw new Error('servers stop with SIGTERM');
-        }
+        if (isServer) return 'signal';
         // A client leaves gracefully and then exits 0; the node shows "left", not "failed".
         await this.consulClient!.leave();
       },

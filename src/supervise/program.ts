@@ -440,8 +440,7 @@ export class Program extends EventEmitter {
     if (this.spec.stopTrigger) {
       this.#logger.info({ graceMs }, 'stopping (stop trigger)');
       try {
-        await this.spec.stopTrigger();
-        return;
+        if ((await this.spec.stopTrigger()) !== 'signal') return;
       } catch (err) {
         if (child.exitInfo) return;
         this.#logger.warn(

@@ -48,10 +48,11 @@ export interface ProgramSpec {
   /** Default 10 s: after it the process group is SIGKILLed. */
   stopGraceMs?: number;
   /**
-   * Called instead of sending stopSignal (`consul leave`, Envoy drain + quit). If it throws,
-   * stopSignal is sent. Either way the grace still bounds the stop.
+   * Called instead of sending stopSignal (`consul leave`, Envoy drain + quit). Resolving
+   * 'signal' asks for stopSignal afterwards (work to do first, then the signal); throwing
+   * sends it too. Either way the grace still bounds the stop.
    */
-  stopTrigger?: () => Promise<void>;
+  stopTrigger?: () => Promise<void | 'signal'>;
   /** Defaults: first retry within 100 ms, cap 30 s, reset after 10 s of running. */
   backoff?: { initialMs?: number; maxMs?: number; resetAfterMs?: number };
   /** Default: 5 restarts within 60 s, and the next failure is fatal. */

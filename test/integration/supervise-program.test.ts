@@ -148,7 +148,7 @@ test('stopping leaves no process of the tree: a grandchild ignoring SIGTERM and 
   assert.ok(swept.includes(report.escaped as number), `swept ${swept}`);
 });
 
-test('a stopTrigger is used instead of the stop signal, and the signal when it throws', async (t) => {
+test('a stopTrigger is used instead of the stop signal; the signal follows when it asks for it or throws', async (t) => {
   // TERM would exit 7; USR1 (sent by the trigger) exits 0.
   const args = [
     '-c',
@@ -168,11 +168,24 @@ test('a stopTrigger is used instead of the stop signal, and the signal when it t
       throw new Error('agent unreachable');
     },
   });
-  for (const x of [triggered, failing]) x.program.start();
-  await waitFor(() => of(triggered.records, 'up').length && of(failing.records, 'up').length, 'up');
-  const [a, b] = await Promise.all([triggered.program.stop(), failing.program.stop()]);
+  let workDone = false;
+  const thenSignal = program(t, {
+    command: 'sh',
+    args,
+    stopTrigger: async () => {
+      workDone = true;
+      return 'signal';
+    },
+  });
+  const all = [triggered, failing, thenSignal];
+  for (const x of all) x.program.start();
+  await waitFor(() => all.every((x) => of(x.records, 'up').length), 'up');
+  const [a, b, c] = await Promise.all(all.map((x) => x.program.stop()));
   assert.equal(a?.code, 0);
   assert.equal(b?.code, 7);
+  assert.equal(c?.code, 7);
+  assert.equal(workDone, true);
+  assert.equal(of(thenSignal.records, 'stop trigger failed: signalling').length, 0);
   const fallback = of(failing.records, 'stop trigger failed: signalling')[0];
   assert.deepEqual([fallback?.err, fallback?.signal], ['agent unreachable', 'SIGTERM']);
 });
