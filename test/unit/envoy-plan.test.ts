@@ -26,11 +26,21 @@ test('each sidecar gets its own admin port and the agent addresses, never the de
     ],
   );
   assert.deepEqual(plans[0]?.args, [
-    'connect', 'envoy', '-sidecar-for', 'users-1',
-    '-admin-bind', '127.0.0.1:19000',
-    '-envoy-binary', '/usr/local/bin/envoy',
-    '-http-addr', '10.0.1.11:8500', '-grpc-addr', '10.0.1.11:8502',
-    '--', '--drain-time-s', '5',
+    'connect',
+    'envoy',
+    '-sidecar-for',
+    'users-1',
+    '-admin-bind',
+    '127.0.0.1:19000',
+    '-envoy-binary',
+    '/usr/local/bin/envoy',
+    '-http-addr',
+    '10.0.1.11:8500',
+    '-grpc-addr',
+    '10.0.1.11:8502',
+    '--',
+    '--drain-time-s',
+    '5',
   ]);
 });
 
@@ -43,7 +53,14 @@ test('an ingress gateway registers itself at the node address and takes the next
   assert.equal(gateway?.name, 'gateway:ingress-service');
   assert.equal(gateway?.kind, 'gateway');
   assert.deepEqual(gateway?.args.slice(0, 8), [
-    'connect', 'envoy', '-gateway=ingress', '-register', '-service', 'ingress-service', '-address', '10.0.1.11:8888',
+    'connect',
+    'envoy',
+    '-gateway=ingress',
+    '-register',
+    '-service',
+    'ingress-service',
+    '-address',
+    '10.0.1.11:8888',
   ]);
   assert.ok(gateway?.args.includes('127.0.0.1:19000'));
 });
@@ -55,7 +72,14 @@ test('builtin mode runs `consul connect proxy` with no admin address; gateways s
     envoyBinaryPath: undefined,
     gateways: [{ kind: 'ingress', name: 'gw', port: 8888 }],
   });
-  assert.deepEqual(plans[0]?.args, ['connect', 'proxy', '-sidecar-for', 'users-1', '-http-addr', '10.0.1.11:8500']);
+  assert.deepEqual(plans[0]?.args, [
+    'connect',
+    'proxy',
+    '-sidecar-for',
+    'users-1',
+    '-http-addr',
+    '10.0.1.11:8500',
+  ]);
   assert.equal(plans[0]?.adminAddress, null);
   assert.equal(plans[2]?.adminAddress, '127.0.0.1:19000');
   assert.ok(!plans[2]?.args.includes('-envoy-binary'));
@@ -78,7 +102,10 @@ test('EnvoyAdmin: LIVE only on 200 LIVE; drain and quit are POSTs', async (t) =>
   assert.equal(await admin.isLive(), true);
   await admin.drainInbound();
   await admin.quit();
-  assert.deepEqual(calls.slice(2), ['POST /drain_listeners?inboundonly&graceful', 'POST /quitquitquit']);
+  assert.deepEqual(calls.slice(2), [
+    'POST /drain_listeners?inboundonly&graceful',
+    'POST /quitquitquit',
+  ]);
   assert.equal(await new EnvoyAdmin('127.0.0.1:1').isLive(), false);
 });
 
