@@ -1,0 +1,128 @@
+// How `meshvisor run` fails: each failure names what is wrong, exits with its documented code,
+// and leaves nothing running.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runBundle } from '../helpers/cli.ts';
+import { buildDoubles } from '../helpers/doubles.ts';
+import { createTestNet, type TestHost } from '../helpers/netns.ts';
+import { startNode, waitExit } from '../helpers/mesh-node.ts';
+
+function tempDir(t: { after: (fn: () => void) => void }) {
+  const dir = mkdtempSync(join(tmpdir(), 'mv-fail-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+test('a bad spec exits 78 naming the field, before anything starts', (t) => {
+  const dir = tempDir(t);
+  const spec = join(dir, 'node.json');
+  writeFileSync(
+    spec,
+    JSON.stringify({
+      datacenter: 'dc1',
+      role: 'client',
+      consul: { configDir: join(dir, 'consul.d') },
+      sevices: [],
+    }),
+  );
+  const r = runBundle(['run', '-c', spec]);
+  assert.equal(r.code, 78);
+  assert.match(r.stderr, /sevices/);
+  assert.equal(existsSync(join(dir, 'consul.d')), false, 'nothing rendered');
+});
+
+test('a missing consul binary exits 69 naming consul.binary, before anything is written', (t) => {
+  const dir = tempDir(t);
+  const spec = join(dir, 'node.json');
+  writeFileSync(
+    spec,
+    JSON.stringify({
+      datacenter: 'dc1',
+      role: 'server',
+      address: { ip: '127.0.0.1' },
+      consul: {
+        binary: join(dir, 'no-consul'),
+        configDir: join(dir, 'consul.d'),
+        dataDir: join(dir, 'data'),
+      },
+    }),
+  );
+  const r = runBundle(['run', '-c', spec]);
+  assert.equal(r.code, 69);
+  assert.match(r.stderr, /consul\.binary: ".*no-consul" is not an executable file/);
+  assert.equal(existsSync(join(dir, 'consul.d')), false, 'nothing rendered');
+});
+
+async function oneHost(t: { after: (fn: () => Promise<void>) => void }) {
+  buildDoubles();
+  const net = await createTestNet(1);
+  t.after(() => net.cleanup());
+  return net.hosts[0] as TestHost;
+}
+
+test('a client whose servers never answer exits 69 at the readiness deadline, naming the stage', async (t) => {
+  const host = await oneHost(t);
+  const dir = tempDir(t);
+  const node = startNode(host, dir, {
+    datacenter: 'dc1',
+    role: 'client',
+    consul: { retryJoin: ['10.255.255.1'] },
+    timeouts: { readySeconds: 3, stopSeconds: 10, drainSeconds: 1 },
+  });
+  t.after(() => void node.child.kill('SIGKILL'));
+  const exit = await waitExit(node, 30_000);
+  assert.deepEqual(exit, { code: 69, signal: null });
+  const failure = node.logs.find((l) => l.msg === 'node failed');
+  assert.match(
+    String(failure?.err),
+    /leader-known: not done before the readiness deadline; last error: No known Consul servers; check: .*retryJoin/,
+  );
+  assert.deepEqual(host.pids(), []);
+});
+
+test("a config entry Consul rejects exits 78 naming the entry and Consul's reason", async (t) => {
+  const host = await oneHost(t);
+  const dir = tempDir(t);
+  const node = startNode(host, dir, {
+    datacenter: 'dc1',
+    role: 'server',
+    consul: { server: { bootstrapExpect: 1 } },
+    // A router needs an http-family protocol; "web" has none (Consul's default is tcp).
+    configEntries: [{ Kind: 'service-router', Name: 'web', Routes: [] }],
+    timeouts: { readySeconds: 30, stopSeconds: 10, drainSeconds: 1 },
+  });
+  t.after(() => void node.child.kill('SIGKILL'));
+  const exit = await waitExit(node, 40_000);
+  assert.deepEqual(exit, { code: 78, signal: null });
+  const failure = node.logs.find((l) => l.msg === 'node failed');
+  assert.match(
+    String(failure?.err),
+    /config-entries: service-router\/web rejected by Consul: .*does not permit advanced routing/,
+  );
+  assert.deepEqual(host.pids(), []);
+});
+
+test('a consul that keeps crashing makes the node exit 1 with its last exits', async (t) => {
+  const host = await oneHost(t);
+  const dir = tempDir(t);
+  const crashing = join(dir, 'consul');
+  writeFileSync(crashing, '#!/bin/sh\necho "==> failed to parse: simulated" >&2\nexit 1\n', {
+    mode: 0o755,
+  });
+  const node = startNode(host, dir, {
+    datacenter: 'dc1',
+    role: 'server',
+    consul: { binary: crashing, server: { bootstrapExpect: 1 } },
+    timeouts: { readySeconds: 60, stopSeconds: 10, drainSeconds: 1 },
+  });
+  t.after(() => void node.child.kill('SIGKILL'));
+  const exit = await waitExit(node, 60_000);
+  assert.deepEqual(exit, { code: 1, signal: null });
+  const failure = node.logs.find((l) => l.msg === 'node failed');
+  assert.match(String(failure?.err), /consul failed for good: crash loop/);
+  assert.ok(node.logs.some((l) => l.program === 'consul' && /simulated/.test(String(l.msg))));
+  assert.deepEqual(host.pids(), []);
+});
