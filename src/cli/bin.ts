@@ -2,6 +2,12 @@
 import { main } from './main.ts';
 import { ExitCode } from './exit-codes.ts';
 
+// `meshvisor render | head`: a reader that stops early is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

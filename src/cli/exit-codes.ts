@@ -14,8 +14,18 @@ export const ExitCode = {
 
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
+const CLI_ERROR = Symbol.for('meshvisor.CliError');
+
 /** An error that ends a command with a given exit code and a one-line message, no stack trace. */
 export class CliError extends Error {
+  readonly [CLI_ERROR] = true;
+
+  // The bundle holds two copies of this class (the entry and the lazily loaded commands,
+  // scripts/build.mjs): instanceof goes by the brand, not by identity.
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && CLI_ERROR in value;
+  }
+
   constructor(
     message: string,
     readonly exitCode: ExitCode,

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { runBundle } from '../helpers/cli.ts';
+import { BUNDLE, runBundle } from '../helpers/cli.ts';
 
 const { version } = JSON.parse(
   readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
@@ -45,4 +45,18 @@ test('command --help prints its usage and exits 0', () => {
   const r = runBundle(['render', '--help']);
   assert.equal(r.code, 0);
   assert.match(r.stdout, /Usage: meshvisor render/);
+});
+
+test('the bundle is one file whose start-up code stays small: heavy commands are an embedded payload', () => {
+  const source = readFileSync(BUNDLE, 'utf8');
+  const code = source.replace(/PAYLOAD = (["'])[A-Za-z0-9+/=]+\1/, 'PAYLOAD = ""');
+  assert.notEqual(code.length, source.length, 'the payload is embedded');
+  // Everything V8 parses on `--version` or `status --ready`; zod/yaml/pino alone are ~1 MB.
+  assert.ok(code.length < 64 * 1024, `entry code is ${code.length} bytes`);
+});
+
+test('a heavy command runs from the embedded payload', () => {
+  const r = runBundle(['schema']);
+  assert.equal(r.code, 0);
+  assert.equal(JSON.parse(r.stdout).type, 'object');
 });
