@@ -2,36 +2,23 @@
 // namespace, against the consul double (or a real consul with CONSUL_BIN).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { buildDoubles } from '../helpers/doubles.ts';
-import { createTestNet } from '../helpers/netns.ts';
-import { startNode, waitExit, type RunningNode } from '../helpers/mesh-node.ts';
+import type { TestHost } from '../helpers/netns.ts';
+import { testbed, waitExit } from '../helpers/mesh-node.ts';
 
 const STOP_SECONDS = 15;
 
 test('a client started before its server waits for it, survives kill -9 of its agent, and stops cleanly', async (t) => {
-  await buildDoubles();
-  const net = await createTestNet(2);
-  const work = mkdtempSync(join(tmpdir(), 'mv-e2e-'));
-  const nodes: RunningNode[] = [];
-  t.after(async () => {
-    for (const n of nodes) n.child.kill('SIGKILL');
-    await net.cleanup();
-    rmSync(work, { recursive: true, force: true });
-  });
-  const [serverHost, clientHost] = net.hosts as [(typeof net.hosts)[0], (typeof net.hosts)[0]];
+  const bed = await testbed(t, 2);
+  const [serverHost, clientHost] = bed.hosts as [TestHost, TestHost];
   const timeouts = { readySeconds: 90, stopSeconds: STOP_SECONDS, drainSeconds: 1 };
 
-  const client = startNode(clientHost, work, {
+  const client = bed.start(clientHost, {
     datacenter: 'our_dc',
     role: 'client',
     consul: { retryJoin: [serverHost.ip] },
     services: [{ name: 'web', port: 8080 }],
     timeouts,
   });
-  nodes.push(client);
 
   // No server yet: the client's readiness waits on leader-known, saying why.
   await client.waitFor(
@@ -44,13 +31,12 @@ test('a client started before its server waits for it, survives kill -9 of its a
   );
   assert.equal((await client.status()).ready, false);
 
-  const server = startNode(serverHost, work, {
+  const server = bed.start(serverHost, {
     datacenter: 'our_dc',
     role: 'server',
     consul: { server: { bootstrapExpect: 1 } },
     timeouts,
   });
-  nodes.push(server);
 
   const serverReady = await server.waitReady(90_000);
   const clientReady = await client.waitReady(90_000);

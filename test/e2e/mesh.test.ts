@@ -4,13 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildDoubles, ENVOY_DOUBLE } from '../helpers/doubles.ts';
-import { createTestNet, type TestHost } from '../helpers/netns.ts';
-import { startNode, waitExit, type RunningNode } from '../helpers/mesh-node.ts';
+import { ENVOY_DOUBLE } from '../helpers/doubles.ts';
+import type { TestHost } from '../helpers/netns.ts';
+import { testbed, waitExit } from '../helpers/mesh-node.ts';
 
 const DEMO_SERVICE = fileURLToPath(
   new URL('../../images/demo-service/server.mjs', import.meta.url),
@@ -102,16 +101,8 @@ function meshSpecs(server: TestHost, mode: 'envoy' | 'builtin') {
 }
 
 test('the four nodes of the original setup come up, heal a killed Envoy and stop in order', async (t) => {
-  buildDoubles();
-  const net = await createTestNet(4);
-  const work = mkdtempSync(join(tmpdir(), 'mv-mesh-'));
-  const nodes: RunningNode[] = [];
-  t.after(async () => {
-    for (const n of nodes) n.child.kill('SIGKILL');
-    await net.cleanup();
-    rmSync(work, { recursive: true, force: true });
-  });
-  const [serverHost, c1Host, c2Host, ingressHost] = net.hosts as [
+  const bed = await testbed(t, 4);
+  const [serverHost, c1Host, c2Host, ingressHost] = bed.hosts as [
     TestHost,
     TestHost,
     TestHost,
@@ -123,14 +114,14 @@ test('the four nodes of the original setup come up, heal a killed Envoy and stop
   startApp(c2Host, 'notifications', 8081);
 
   const specs = meshSpecs(serverHost, 'envoy');
-  const events = (host: TestHost) => join(work, `${host.name}-envoy-events.jsonl`);
-  const server = startNode(serverHost, work, specs.server);
-  const c1 = startNode(c1Host, work, specs.cluster1, { ENVOY_DOUBLE_EVENTS: events(c1Host) });
-  const c2 = startNode(c2Host, work, specs.cluster2, { ENVOY_DOUBLE_EVENTS: events(c2Host) });
-  const ingress = startNode(ingressHost, work, specs.ingress, {
+  const events = (host: TestHost) => join(bed.workDir, `${host.name}-envoy-events.jsonl`);
+  const server = bed.start(serverHost, specs.server);
+  const c1 = bed.start(c1Host, specs.cluster1, { ENVOY_DOUBLE_EVENTS: events(c1Host) });
+  const c2 = bed.start(c2Host, specs.cluster2, { ENVOY_DOUBLE_EVENTS: events(c2Host) });
+  const ingress = bed.start(ingressHost, specs.ingress, {
     ENVOY_DOUBLE_EVENTS: events(ingressHost),
   });
-  nodes.push(server, c1, c2, ingress);
+  const nodes = [server, c1, c2, ingress];
 
   const [, c1Ready, c2Ready, ingressReady] = await Promise.all(
     nodes.map((n) => n.waitReady(120_000)),
@@ -214,26 +205,18 @@ test('the four nodes of the original setup come up, heal a killed Envoy and stop
 });
 
 test('builtin proxies carry a request from users on cluster 1 to todos on cluster 2', async (t) => {
-  buildDoubles();
-  const net = await createTestNet(3);
-  const work = mkdtempSync(join(tmpdir(), 'mv-mesh-'));
-  const nodes: RunningNode[] = [];
-  t.after(async () => {
-    for (const n of nodes) n.child.kill('SIGKILL');
-    await net.cleanup();
-    rmSync(work, { recursive: true, force: true });
-  });
-  const [serverHost, c1Host, c2Host] = net.hosts as [TestHost, TestHost, TestHost];
+  const bed = await testbed(t, 3);
+  const [serverHost, c1Host, c2Host] = bed.hosts as [TestHost, TestHost, TestHost];
   startApp(c1Host, 'users', 8080, 'todos=1234');
   startApp(c1Host, 'activities', 8081);
   startApp(c2Host, 'todos', 8080);
   startApp(c2Host, 'notifications', 8081);
   const specs = meshSpecs(serverHost, 'builtin');
-  nodes.push(
-    startNode(serverHost, work, specs.server),
-    startNode(c1Host, work, specs.cluster1),
-    startNode(c2Host, work, specs.cluster2),
-  );
+  const nodes = [
+    bed.start(serverHost, specs.server),
+    bed.start(c1Host, specs.cluster1),
+    bed.start(c2Host, specs.cluster2),
+  ];
   await Promise.all(nodes.map((n) => n.waitReady(120_000)));
 
   // users' upstream listener on cluster 1 -> todos' sidecar on cluster 2 -> todos. The

@@ -6,9 +6,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runBundle } from '../helpers/cli.ts';
-import { buildDoubles } from '../helpers/doubles.ts';
-import { createTestNet, type TestHost } from '../helpers/netns.ts';
-import { startNode, waitExit } from '../helpers/mesh-node.ts';
+import type { TestHost } from '../helpers/netns.ts';
+import { testbed, waitExit } from '../helpers/mesh-node.ts';
 
 function tempDir(t: { after: (fn: () => void) => void }) {
   const dir = mkdtempSync(join(tmpdir(), 'mv-fail-'));
@@ -56,23 +55,15 @@ test('a missing consul binary exits 69 naming consul.binary, before anything is 
   assert.equal(existsSync(join(dir, 'consul.d')), false, 'nothing rendered');
 });
 
-async function oneHost(t: { after: (fn: () => Promise<void>) => void }) {
-  buildDoubles();
-  const net = await createTestNet(1);
-  t.after(() => net.cleanup());
-  return net.hosts[0] as TestHost;
-}
-
 test('a client whose servers never answer exits 69 at the readiness deadline, naming the stage', async (t) => {
-  const host = await oneHost(t);
-  const dir = tempDir(t);
-  const node = startNode(host, dir, {
+  const bed = await testbed(t, 1);
+  const host = bed.hosts[0] as TestHost;
+  const node = bed.start(host, {
     datacenter: 'dc1',
     role: 'client',
     consul: { retryJoin: ['10.255.255.1'] },
     timeouts: { readySeconds: 3, stopSeconds: 10, drainSeconds: 1 },
   });
-  t.after(() => void node.child.kill('SIGKILL'));
   const exit = await waitExit(node, 30_000);
   assert.deepEqual(exit, { code: 69, signal: null });
   const failure = node.logs.find((l) => l.msg === 'node failed');
@@ -84,9 +75,9 @@ test('a client whose servers never answer exits 69 at the readiness deadline, na
 });
 
 test("a config entry Consul rejects exits 78 naming the entry and Consul's reason", async (t) => {
-  const host = await oneHost(t);
-  const dir = tempDir(t);
-  const node = startNode(host, dir, {
+  const bed = await testbed(t, 1);
+  const host = bed.hosts[0] as TestHost;
+  const node = bed.start(host, {
     datacenter: 'dc1',
     role: 'server',
     consul: { server: { bootstrapExpect: 1 } },
@@ -94,7 +85,6 @@ test("a config entry Consul rejects exits 78 naming the entry and Consul's reaso
     configEntries: [{ Kind: 'service-router', Name: 'web', Routes: [] }],
     timeouts: { readySeconds: 30, stopSeconds: 10, drainSeconds: 1 },
   });
-  t.after(() => void node.child.kill('SIGKILL'));
   const exit = await waitExit(node, 40_000);
   assert.deepEqual(exit, { code: 78, signal: null });
   const failure = node.logs.find((l) => l.msg === 'node failed');
@@ -106,19 +96,18 @@ test("a config entry Consul rejects exits 78 naming the entry and Consul's reaso
 });
 
 test('a consul that keeps crashing makes the node exit 1 with its last exits', async (t) => {
-  const host = await oneHost(t);
-  const dir = tempDir(t);
-  const crashing = join(dir, 'consul');
+  const bed = await testbed(t, 1);
+  const host = bed.hosts[0] as TestHost;
+  const crashing = join(bed.workDir, 'consul');
   writeFileSync(crashing, '#!/bin/sh\necho "==> failed to parse: simulated" >&2\nexit 1\n', {
     mode: 0o755,
   });
-  const node = startNode(host, dir, {
+  const node = bed.start(host, {
     datacenter: 'dc1',
     role: 'server',
     consul: { binary: crashing, server: { bootstrapExpect: 1 } },
     timeouts: { readySeconds: 60, stopSeconds: 10, drainSeconds: 1 },
   });
-  t.after(() => void node.child.kill('SIGKILL'));
   const exit = await waitExit(node, 60_000);
   assert.deepEqual(exit, { code: 1, signal: null });
   const failure = node.logs.find((l) => l.msg === 'node failed');

@@ -2,14 +2,15 @@
 // as the container entrypoint would run, and reads it back: its JSON log lines, its status
 // endpoint, its exit. The consul binary is the double unless CONSUL_BIN names a real one.
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { NodeStatus } from '../../src/status/model.ts';
 import { BUNDLE } from './cli.ts';
-import { CONSUL_DOUBLE } from './doubles.ts';
-import type { TestHost } from './netns.ts';
+import { buildDoubles, CONSUL_DOUBLE } from './doubles.ts';
+import { createTestNet, type TestHost } from './netns.ts';
 
 /** The consul binary end-to-end tests run: a real one when CONSUL_BIN is set. */
 export const CONSUL_BIN = process.env.CONSUL_BIN ?? CONSUL_DOUBLE;
@@ -128,4 +129,39 @@ export async function waitExit(node: RunningNode, timeoutMs: number) {
     throw new Error(`${node.host.name}: meshvisor did not exit within ${timeoutMs} ms`);
   });
   return Promise.race([node.exited, timer]);
+}
+
+export interface Testbed {
+  hosts: TestHost[];
+  workDir: string;
+  /** Starts a node and kills it when the test ends, whatever happened. */
+  start(host: TestHost, spec: Record<string, unknown>, env?: Record<string, string>): RunningNode;
+}
+
+/**
+ * Test hosts in network namespaces, a work folder, and the doubles built; everything started
+ * through it is killed and removed when the test ends, even on failure.
+ */
+export async function testbed(
+  t: { after: (fn: () => Promise<void>) => void },
+  hostCount: number,
+): Promise<Testbed> {
+  buildDoubles();
+  const net = await createTestNet(hostCount);
+  const workDir = mkdtempSync(join(tmpdir(), 'mv-e2e-'));
+  const nodes: RunningNode[] = [];
+  t.after(async () => {
+    for (const node of nodes) node.child.kill('SIGKILL');
+    await net.cleanup();
+    rmSync(workDir, { recursive: true, force: true });
+  });
+  return {
+    hosts: net.hosts,
+    workDir,
+    start(host, spec, env) {
+      const node = startNode(host, workDir, spec, env);
+      nodes.push(node);
+      return node;
+    },
+  };
 }
