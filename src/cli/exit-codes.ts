@@ -22,7 +22,7 @@ export class CliError extends Error {
 
   // The bundle holds two copies of this class (the entry and the lazily loaded commands,
   // scripts/build.mjs): instanceof goes by the brand, not by identity.
-  static [Symbol.hasInstance](value: unknown): boolean {
+  static override [Symbol.hasInstance](value: unknown): boolean {
     return typeof value === 'object' && value !== null && CLI_ERROR in value;
   }
 
