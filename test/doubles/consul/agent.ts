@@ -52,7 +52,8 @@ import {
   validateService,
 } from './services.ts';
 
-export const VERSION = '1.10.12';
+import { VERSION } from './version.ts';
+export { VERSION };
 
 // ---------------------------------------------------------------------------------------------
 // Timing knobs (env). Defaults are short; CONSUL_DOUBLE_SLOW=1 gives the recorded real timings.
@@ -98,6 +99,8 @@ interface MemberRecord {
 
 interface LocalService {
   svc: NodeService;
+  /** The proxy Config as registered, before central config (service-defaults) is merged in. */
+  baseConfig?: JsonObject;
   source: 'file' | 'api';
   sidecarOf?: string;
 }
@@ -368,14 +371,15 @@ class Agent {
       provider: 'consul',
     });
     const catalog = this.catalog as Catalog;
-    catalog.setSerfHealth(this.nodeInfo(), true);
+    catalog.reconcileMember(this.nodeInfo(), true, this.consulService());
     this.log.info('agent.server', 'member joined, marking health alive', { member: c.nodeName });
     for (const rec of this.members.values()) {
-      if (rec.member.Name !== c.nodeName && rec.member.Status === 1)
-        catalog.setSerfHealth(rec.node, true);
+      if (rec.member.Name !== c.nodeName && rec.member.Status === 1) {
+        catalog.reconcileMember(rec.node, true);
+      }
     }
     for (const w of this.leaderWaiters.splice(0)) w();
-    this.scheduleSync(0);
+    this.scheduleSync(T.syncDelay);
   }
 
   // --- startup --------------------------------------------------------------------------------
@@ -480,6 +484,7 @@ class Agent {
       const canElect = c.bootstrap || c.dev || c.bootstrapExpect <= 1;
       if (canElect) this.later(T.election, () => this.elect());
       this.every(500, () => this.sweepMembers());
+      this.every(1000, () => void this.resolveCentralConfig());
       // 1.10 logs a failed anti-entropy run when no leader shows up within the RPC hold time.
       this.later(T.rpcHold, () => {
         if (!this.leaderAddr) {
@@ -550,7 +555,9 @@ class Agent {
       if (c.state.def.ServiceID === svc.ID && !id.startsWith('_service_maintenance:'))
         this.removeCheck(id);
     }
+    const baseConfig = svc.Proxy?.Config;
     this.services.set(svc.ID, {
+      ...(baseConfig ? { baseConfig } : {}),
       svc,
       source: prev?.source === 'file' && source === 'api' ? 'api' : source,
       ...(sidecarOf ? { sidecarOf } : {}),
@@ -835,6 +842,7 @@ class Agent {
         for (const m of body.members) this.noteMember(m);
         if (s.failed && body.server) this.setServer(body.server);
         s.lastContact = Date.now();
+        await this.resolveCentralConfig();
       } catch {
         if (!s.failed && Date.now() - s.lastContact > T.failure) {
           s.failed = true;
@@ -943,10 +951,54 @@ class Agent {
       (this.catalog as Catalog).syncNode(body.node, body.services, body.checks);
       return json(true);
     }
+    if (r.path === '/x/resolve') {
+      const body = JSON.parse(r.body) as { service: string };
+      return json(resolvedServiceConfig(this.catalog as Catalog, body.service));
+    }
     if (r.path.startsWith('/rpc/')) {
       return handleServerRequest(this.serverContext(), { ...r, path: r.path.slice(4) });
     }
     return text(404, 'unknown link path');
+  }
+
+  /**
+   * enable_central_service_config: a sidecar's Proxy.Config gets the destination's resolved
+   * protocol (service-defaults, else proxy-defaults global), as 1.10 shows in /v1/agent/services.
+   */
+  private async resolveCentralConfig(): Promise<void> {
+    if (!this.cfg.enableCentralServiceConfig) return;
+    for (const local of this.services.values()) {
+      const svc = local.svc;
+      if (svc.Kind !== 'connect-proxy' || !svc.Proxy) continue;
+      let resolved: JsonObject;
+      try {
+        resolved = await this.resolveFor(svc.Proxy.DestinationServiceName);
+      } catch {
+        return;
+      }
+      const merged = { ...resolved, ...(local.baseConfig ?? {}) };
+      const next = Object.keys(merged).length ? merged : undefined;
+      if (JSON.stringify(next) !== JSON.stringify(svc.Proxy.Config)) {
+        local.svc = { ...svc, Proxy: { ...svc.Proxy, ...(next ? { Config: next } : {}) } };
+        if (!next) delete local.svc.Proxy?.Config;
+        this.scheduleSync();
+      }
+    }
+  }
+
+  private async resolveFor(service: string): Promise<JsonObject> {
+    if (this.catalog) return resolvedServiceConfig(this.catalog, service);
+    const s = this.server;
+    if (!s || s.failed) throw new Error(NO_SERVERS);
+    const res = await linkRequest(
+      `${s.member.Addr}:${s.member.Port}`,
+      '/x/resolve',
+      { service },
+      'POST',
+      2000,
+    );
+    if (res.status !== 200) throw new Error(res.body);
+    return JSON.parse(res.body) as JsonObject;
   }
 
   private memberAlive(m: Member, node: NodeInfo): void {
@@ -957,7 +1009,7 @@ class Agent {
       this.log.info('agent.server.serf.lan', `serf: EventMemberJoin: ${m.Name} ${m.Addr}`);
       if (this.leaderAddr) {
         this.log.info('agent.server', 'member joined, marking health alive', { member: m.Name });
-        (this.catalog as Catalog).setSerfHealth(node, true);
+        (this.catalog as Catalog).reconcileMember(node, true);
       }
     }
   }
@@ -987,7 +1039,7 @@ class Agent {
         this.log.info('agent.server', 'member failed, marking health critical', {
           member: rec.member.Name,
         });
-        if (this.leaderAddr) (this.catalog as Catalog).setSerfHealth(rec.node, false);
+        if (this.leaderAddr) (this.catalog as Catalog).reconcileMember(rec.node, false);
       }
     }
   }
@@ -1013,28 +1065,31 @@ class Agent {
 
   private localServicesForSync(): NodeService[] {
     const list = [...this.services.values()].map((s) => s.svc);
-    if (this.cfg.server) {
-      list.push({
-        Kind: '',
-        ID: 'consul',
-        Service: 'consul',
-        Tags: [],
-        Meta: {
-          non_voter: 'false',
-          raft_version: '3',
-          read_replica: 'false',
-          serf_protocol_current: '2',
-          serf_protocol_max: '5',
-          serf_protocol_min: '1',
-          version: VERSION,
-        },
-        Port: this.cfg.ports.server,
-        Address: '',
-        Weights: { Passing: 1, Warning: 1 },
-        EnableTagOverride: false,
-      });
-    }
+    if (this.cfg.server) list.push(this.consulService());
     return list;
+  }
+
+  /** The `consul` service every server registers for itself. */
+  private consulService(): NodeService {
+    return {
+      Kind: '',
+      ID: 'consul',
+      Service: 'consul',
+      Tags: [],
+      Meta: {
+        non_voter: 'false',
+        raft_version: '3',
+        read_replica: 'false',
+        serf_protocol_current: '2',
+        serf_protocol_max: '5',
+        serf_protocol_min: '1',
+        version: VERSION,
+      },
+      Port: this.cfg.ports.server,
+      Address: '',
+      Weights: { Passing: 1, Warning: 1 },
+      EnableTagOverride: false,
+    };
   }
 
   private async sync(): Promise<void> {
@@ -1263,6 +1318,7 @@ class Agent {
       const bad = only('PUT');
       if (bad) return bad;
       const err = this.reload();
+      if (!err && this.serverReachable()) await this.resolveCentralConfig();
       return err ? text(500, err) : { status: 200 };
     }
     if ((x = m(/^\/v1\/agent\/join\/(.+)$/))) {
@@ -1283,8 +1339,14 @@ class Agent {
     if (r.query.get('wan') === '1' || r.query.get('wan') === 'true') {
       if (!this.cfg.server) return json([]);
       const self = this.selfMember();
+      const { wan_join_port: _wan, ...tags } = self.Tags;
       return json([
-        { ...self, Name: `${self.Name}.${this.cfg.datacenter}`, Port: this.cfg.ports.serfWan },
+        {
+          ...self,
+          Name: `${self.Name}.${this.cfg.datacenter}`,
+          Port: this.cfg.ports.serfWan,
+          Tags: tags,
+        },
       ]);
     }
     return json(this.memberList());
@@ -1378,6 +1440,30 @@ class Agent {
               known_servers: this.server && !this.server.failed ? '1' : '0',
               server: 'false',
             },
+        ...(c.server
+          ? {
+              raft: {
+                applied_index: String(this.catalog?.index ?? 0),
+                commit_index: String(this.catalog?.index ?? 0),
+                fsm_pending: '0',
+                last_contact: this.leaderAddr ? '0' : 'never',
+                last_log_index: String(this.catalog?.index ?? 0),
+                last_log_term: this.leaderAddr ? '2' : '1',
+                last_snapshot_index: '0',
+                last_snapshot_term: '0',
+                latest_configuration: `[{Suffrage:Voter ID:${this.nodeId} Address:${this.rpcAddr}}]`,
+                latest_configuration_index: '0',
+                num_peers: '0',
+                protocol_version: '3',
+                protocol_version_max: '3',
+                protocol_version_min: '0',
+                snapshot_version_max: '1',
+                snapshot_version_min: '0',
+                state: this.leaderAddr ? 'Leader' : 'Follower',
+                term: this.leaderAddr ? '2' : '1',
+              },
+            }
+          : {}),
         runtime: {
           arch: 'amd64',
           cpu_count: '2',
@@ -1400,6 +1486,24 @@ class Agent {
           query_queue: '0',
           query_time: '1',
         },
+        ...(c.server
+          ? {
+              serf_wan: {
+                coordinate_resets: '0',
+                encrypted: String(c.encrypt !== ''),
+                event_queue: '0',
+                event_time: '1',
+                failed: '0',
+                health_score: '0',
+                intent_queue: '0',
+                left: '0',
+                member_time: '1',
+                members: '1',
+                query_queue: '0',
+                query_time: '1',
+              },
+            }
+          : {}),
       },
       Meta: { 'consul-network-segment': '' },
       ...(c.ports.grpc > 0
@@ -1430,6 +1534,7 @@ class Agent {
     const needsCentral = this.addService(def, 'api');
     this.apiDefs.set(def.service.ID, raw);
     this.persistServices();
+    if (this.serverReachable()) await this.resolveCentralConfig();
     if (needsCentral && this.cfg.enableCentralServiceConfig && !this.serverReachable()) {
       if (def.service.Kind) this.removeService(def.service.ID);
       else this.removeService(needsCentral);
@@ -1750,6 +1855,16 @@ class Agent {
     };
     for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
   }
+}
+
+/** The central config a proxy for `service` gets: proxy-defaults global Config + protocol. */
+function resolvedServiceConfig(catalog: Catalog, service: string): JsonObject {
+  const global = catalog.get('proxy-defaults', 'global');
+  const sd = catalog.get('service-defaults', service);
+  return {
+    ...((global?.Config as JsonObject | undefined) ?? {}),
+    ...(sd?.Protocol ? { protocol: sd.Protocol } : {}),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -11,8 +11,8 @@ export interface NodeInfo {
   Node: string;
   Address: string;
   Datacenter: string;
-  TaggedAddresses: Record<string, string>;
-  Meta: Record<string, string>;
+  TaggedAddresses: Record<string, string> | null;
+  Meta: Record<string, string> | null;
 }
 
 interface Indexed<T> {
@@ -132,6 +132,17 @@ export class Catalog implements EntryLookup {
       ServiceTags: [],
     };
     this.upsert(rec.checks, 'serfHealth', check);
+  }
+
+  /**
+   * The leader's serf reconcile: a member's node enters the catalog bare (no tagged addresses,
+   * no meta — as recorded right after an election) until the agent's own anti-entropy sync.
+   */
+  reconcileMember(info: NodeInfo, alive: boolean, extra?: NodeService): void {
+    if (!this.nodes.has(info.Node)) this.ensureNode({ ...info, TaggedAddresses: null, Meta: null });
+    const rec = this.nodes.get(info.Node) as NodeRecord;
+    this.setSerfHealth(rec.node.value, alive);
+    if (extra) this.upsert(rec.services, extra.ID, extra);
   }
 
   deregisterNode(name: string): void {
