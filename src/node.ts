@@ -156,11 +156,12 @@ class NodeLife {
       const outcome = await this.outcome;
       return await this.stop(outcome);
     } catch (err) {
-      if (err instanceof CliError) {
-        await this.stop({ kind: 'fatal', message: err.message, exitCode: err.exitCode });
-        throw err;
-      }
-      throw err;
+      // Setup failed (status port taken, configDir not writable...): one line, not a stack.
+      const failure =
+        err instanceof CliError ? err : new CliError((err as Error).message, ExitCode.failed);
+      if (!(err instanceof CliError)) logger.debug({ err }, 'setup failure');
+      await this.stop({ kind: 'fatal', message: failure.message, exitCode: failure.exitCode });
+      throw failure;
     } finally {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
@@ -171,7 +172,7 @@ class NodeLife {
   private onConsulSpawn(entries: ConfigEntry[]): void {
     this.bringUp.abort(new Error('consul restarted'));
     this.bringUp = new AbortController();
-    this.board.resetStages([...CONSUL_STAGES, 'config-entries']);
+    this.board.resetStages([...CONSUL_STAGES, 'config-entries', 'proxies-ready']);
     const signal = this.bringUp.signal;
     this.bringUpNode(entries, signal).catch((err: unknown) => {
       if (signal.aborted) return;
@@ -231,16 +232,17 @@ class NodeLife {
       });
     }
 
-    // Proxies start once, after the first bring-up; a consul restart leaves them running
-    // (Envoy reconnects to the agent's xDS by itself).
-    const unstarted = this.proxies.filter((p) => !this.supervisor.get(p.name));
-    if (unstarted.length > 0) {
-      for (const plan of unstarted) this.supervisor.add(this.proxyProgram(plan));
+    // Proxies are added once; each bring-up waits for all of them to be ready. A consul restart
+    // leaves them running (Envoy reconnects to the agent's xDS by itself).
+    if (this.proxies.length > 0) {
+      for (const plan of this.proxies) {
+        if (!this.supervisor.get(plan.name)) this.supervisor.add(this.proxyProgram(plan));
+      }
       await this.stage('proxies-ready', async () => {
         const timeout = AbortSignal.timeout(Math.max(0, deadline - Date.now()));
         try {
           await this.supervisor.start(
-            unstarted.map((p) => p.name),
+            this.proxies.map((p) => p.name),
             AbortSignal.any([signal, timeout]),
           );
         } catch (err) {

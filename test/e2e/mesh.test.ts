@@ -171,6 +171,21 @@ test('the four nodes of the original setup come up, heal a killed Envoy and stop
   );
   assert.notEqual(healed.programs.find((p) => p.name === 'sidecar:users-1')?.pid, users.pid);
 
+  // kill -9 of cluster 2's agent: its stages run again, the sidecars keep running, READY again.
+  const c2Consul = c2Ready!.programs.find((p) => p.name === 'consul');
+  assert.ok(c2Consul?.pid);
+  process.kill(c2Consul.pid, 'SIGKILL');
+  const c2Healed = await c2.waitFor(
+    (s) => s.ready && (s.programs.find((p) => p.name === 'consul')?.restarts ?? 0) >= 1,
+    60_000,
+    'READY again after kill -9 of cluster 2 consul',
+  );
+  assert.deepEqual(
+    c2Healed.programs.filter((p) => p.kind === 'sidecar').map((p) => [p.name, p.restarts]),
+    c2Ready!.programs.filter((p) => p.kind === 'sidecar').map((p) => [p.name, p.restarts]),
+    'the sidecars were not restarted',
+  );
+
   // SIGTERM on cluster 1: each Envoy drains, then quits; services deregistered; the node leaves.
   const stopAt = Date.now();
   c1.child.kill('SIGTERM');

@@ -115,3 +115,27 @@ test('a consul that keeps crashing makes the node exit 1 with its last exits', a
   assert.ok(node.logs.some((l) => l.program === 'consul' && /simulated/.test(String(l.msg))));
   assert.deepEqual(host.pids(), []);
 });
+
+test('a status port already in use exits 1 with one line naming the address, leaving nothing', async (t) => {
+  const bed = await testbed(t, 1);
+  const host = bed.hosts[0] as TestHost;
+  const squatter = host.spawn(
+    process.execPath,
+    ['-e', `require('net').createServer().listen(9555, '${host.ip}', () => console.log('up'))`],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
+  await new Promise((resolve) => squatter.stdout?.once('data', resolve));
+  const node = bed.start(host, {
+    datacenter: 'dc1',
+    role: 'server',
+    consul: { server: { bootstrapExpect: 1 } },
+    timeouts: { readySeconds: 30, stopSeconds: 10, drainSeconds: 1 },
+  });
+  assert.deepEqual(await waitExit(node, 30_000), { code: 1, signal: null });
+  const line = node.logs.find((l) => /meshvisor run: /.test(String(l.msg)));
+  assert.match(
+    String(line?.msg),
+    /meshvisor run: status endpoint cannot listen on .*:9555: address already in use/,
+  );
+  assert.ok(!node.logs.some((l) => /internal error/.test(String(l.msg))));
+});
