@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { BUNDLE, type CliResult } from '../helpers/cli.ts';
 import { createLogger } from '../../src/log.ts';
 import { startStatusServer, type NodeStatus, type StatusServer } from '../../src/status/index.ts';
+import { nodeStatus, program, stage } from '../helpers/status-fixture.ts';
 
 const logger = createLogger({ level: 'silent' });
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -54,85 +55,45 @@ function runBundleAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Cl
   });
 }
 
-function nodeStatus(overrides: Partial<NodeStatus> = {}): NodeStatus {
-  return {
-    version: '0.1.0',
-    node: 'c1-node',
-    role: 'client',
-    datacenter: 'our_dc',
-    address: '10.0.0.5',
-    stage: 'ready',
-    ready: true,
-    reason: null,
-    uptimeSeconds: 3723,
-    stages: [
-      {
-        name: 'http-up',
-        state: 'done',
-        startedAt: '2026-01-01T00:00:00.000Z',
-        finishedAt: '2026-01-01T00:00:00.120Z',
-        durationSeconds: 0.12,
-        error: null,
-      },
-      {
-        name: 'leader-known',
-        state: 'done',
-        startedAt: '2026-01-01T00:00:00.120Z',
-        finishedAt: '2026-01-01T00:00:08.620Z',
-        durationSeconds: 8.5,
-        error: null,
-      },
-    ],
-    programs: [
-      {
-        name: 'consul',
-        kind: 'consul',
-        state: 'ready',
-        pid: 4242,
-        restarts: 0,
-        ready: true,
-        lastExit: null,
-        droppedLogLines: 0,
-      },
-      {
-        name: 'sidecar:users-1',
-        kind: 'sidecar',
-        state: 'ready',
-        pid: 4343,
-        restarts: 2,
-        ready: true,
-        lastExit: { code: null, signal: 'SIGKILL', at: '2026-01-01T00:00:20.000Z' },
-        droppedLogLines: 0,
-      },
-    ],
-    consul: { leader: '10.0.1.10:8300', members: 3 },
-    configEntries: [{ kind: 'service-defaults', name: 'users', state: 'written', error: null }],
-    zombies: 0,
-    ...overrides,
-  };
-}
+const httpUp = stage('http-up', 'done', {
+  startedAt: '2026-01-01T00:00:00.000Z',
+  finishedAt: '2026-01-01T00:00:00.120Z',
+  durationSeconds: 0.12,
+});
+
+/** Up 1h02m03s, both stages done; consul and the users sidecar (restarted after a kill -9) ready. */
+const ready: Partial<NodeStatus> = {
+  uptimeSeconds: 3723,
+  stages: [
+    httpUp,
+    stage('leader-known', 'done', {
+      startedAt: '2026-01-01T00:00:00.120Z',
+      finishedAt: '2026-01-01T00:00:08.620Z',
+      durationSeconds: 8.5,
+    }),
+  ],
+  programs: [
+    program('consul', { pid: 4242 }),
+    program('sidecar:users-1', {
+      pid: 4343,
+      restarts: 2,
+      lastExit: { code: null, signal: 'SIGKILL', at: '2026-01-01T00:00:20.000Z' },
+    }),
+  ],
+};
 
 const notReady: Partial<NodeStatus> = {
+  ...ready,
   ready: false,
   stage: 'leader-known',
   reason: 'stage leader-known: No known Consul servers',
   stages: [
-    {
-      name: 'http-up',
-      state: 'done',
-      startedAt: '2026-01-01T00:00:00.000Z',
-      finishedAt: '2026-01-01T00:00:00.120Z',
-      durationSeconds: 0.12,
-      error: null,
-    },
-    {
-      name: 'leader-known',
-      state: 'running',
+    httpUp,
+    stage('leader-known', 'running', {
       startedAt: '2026-01-01T00:00:00.120Z',
-      finishedAt: null,
       durationSeconds: 4.25,
       error: 'No known Consul servers\n(retrying)',
-    },
+    }),
   ],
 };
 
@@ -162,7 +123,7 @@ async function freePort(): Promise<number> {
 }
 
 test('--ready exits 0 and prints "ready" when the node is ready', async () => {
-  await withServer(nodeStatus(), async ({ url }) => {
+  await withServer(nodeStatus(ready), async ({ url }) => {
     const r = await runBundleAsync(['status', '--ready', '--url', url]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'ready\n');
@@ -237,7 +198,7 @@ test('--ready --json prints the /readyz document', async () => {
 });
 
 test('$MESHVISOR_STATUS_URL is used when --url is absent; --url wins over it', async () => {
-  await withServer(nodeStatus(), async ({ url }) => {
+  await withServer(nodeStatus(ready), async ({ url }) => {
     const fromEnv = await runBundleAsync(['status', '--ready'], { MESHVISOR_STATUS_URL: url });
     assert.equal(fromEnv.code, 0, fromEnv.stderr);
     const dead = `http://127.0.0.1:${await freePort()}`;
@@ -250,7 +211,7 @@ test('$MESHVISOR_STATUS_URL is used when --url is absent; --url wins over it', a
 });
 
 test('a URL without a scheme is taken as http://', async () => {
-  await withServer(nodeStatus(), async ({ address }) => {
+  await withServer(nodeStatus(ready), async ({ address }) => {
     const r = await runBundleAsync(['status', '--ready', '--url', `127.0.0.1:${address.port}`]);
     assert.equal(r.code, 0, r.stderr);
   });
@@ -266,7 +227,7 @@ test('--json prints the status document, which parses back to what the server ho
 });
 
 test('the table shows identity, readiness, stages, programs and config entries (ready)', async () => {
-  await withServer(nodeStatus(), async ({ url }) => {
+  await withServer(nodeStatus(ready), async ({ url }) => {
     const r = await runBundleAsync(['status', '--url', url]);
     assert.equal(r.code, 0, r.stderr);
     const out = r.stdout;
@@ -307,7 +268,7 @@ test('status without --ready exits 1 when nothing listens', async () => {
 });
 
 test('something that is not a meshvisor status endpoint exits 1 and says so', async () => {
-  await withServer(nodeStatus(), async ({ url }) => {
+  await withServer(nodeStatus(ready), async ({ url }) => {
     // The status server answers 404 below /elsewhere.
     const r = await runBundleAsync(['status', '--url', `${url}/elsewhere`]);
     assert.equal(r.code, 1);

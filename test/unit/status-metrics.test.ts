@@ -2,86 +2,46 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderMetrics } from '../../src/status/metrics.ts';
 import type { NodeStatus } from '../../src/status/model.ts';
+import { nodeStatus, program, stage } from '../helpers/status-fixture.ts';
 
-function nodeStatus(overrides: Partial<NodeStatus> = {}): NodeStatus {
-  return {
-    version: '0.1.0',
-    node: 'c1-node',
-    role: 'client',
-    datacenter: 'our_dc',
-    address: '10.0.0.5',
-    stage: 'ready',
-    ready: true,
-    reason: null,
-    uptimeSeconds: 93.25,
-    stages: [],
-    programs: [],
-    consul: { leader: '10.0.1.10:8300', members: 3 },
-    configEntries: [],
-    zombies: 0,
-    ...overrides,
-  };
-}
+/** No stages, programs or config entries: nothing that would label a sample. */
+const empty = { stages: [], programs: [], configEntries: [] } satisfies Partial<NodeStatus>;
 
 test('renders every family with HELP and TYPE, samples in status order, exactly', () => {
+  // Every value the text below shows is given here (a program's kind follows from its name).
   const status = nodeStatus({
+    uptimeSeconds: 93.25,
     stages: [
-      {
-        name: 'http-up',
-        state: 'done',
+      stage('http-up', 'done', {
         startedAt: '2026-01-01T00:00:00.000Z',
         finishedAt: '2026-01-01T00:00:00.120Z',
         durationSeconds: 0.12,
-        error: null,
-      },
-      {
-        name: 'leader-known',
-        state: 'running',
+      }),
+      stage('leader-known', 'running', {
         startedAt: '2026-01-01T00:00:00.120Z',
-        finishedAt: null,
         durationSeconds: 8.5,
         error: 'No known Consul servers',
-      },
-      {
-        name: 'node-synced',
-        state: 'pending',
-        startedAt: null,
-        finishedAt: null,
-        durationSeconds: null,
-        error: null,
-      },
+      }),
+      stage('node-synced', 'pending', { durationSeconds: null }),
     ],
     programs: [
-      {
-        name: 'consul',
-        kind: 'consul',
-        state: 'ready',
-        pid: 42,
-        restarts: 0,
-        ready: true,
-        lastExit: null,
-        droppedLogLines: 0,
-      },
-      {
-        name: 'sidecar:users-1',
-        kind: 'sidecar',
+      program('consul', { state: 'ready', pid: 42, restarts: 0, ready: true, droppedLogLines: 0 }),
+      program('sidecar:users-1', {
         state: 'running',
         pid: 43,
         restarts: 2,
         ready: false,
         lastExit: { code: 1, signal: null, at: '2026-01-01T00:00:05.000Z' },
         droppedLogLines: 17,
-      },
-      {
-        name: 'gateway:ingress-service',
-        kind: 'gateway',
+      }),
+      program('gateway:ingress-service', {
         state: 'backoff',
         pid: null,
         restarts: 5,
         ready: false,
         lastExit: { code: null, signal: 'SIGKILL', at: '2026-01-01T00:00:06.000Z' },
         droppedLogLines: 0,
-      },
+      }),
     ],
     configEntries: [
       { kind: 'service-defaults', name: 'users', state: 'written', error: null },
@@ -141,7 +101,7 @@ meshvisor_zombie_children 2
 });
 
 test('a node with nothing started yet still declares every family, and ends with a newline', () => {
-  const text = renderMetrics(nodeStatus({ ready: false, uptimeSeconds: 0 }));
+  const text = renderMetrics(nodeStatus({ ...empty, ready: false, uptimeSeconds: 0 }));
   const families = [...text.matchAll(/^# TYPE (\S+) (gauge|counter)$/gm)].map((m) => m[1]);
   assert.deepEqual(families, [
     'meshvisor_ready',
@@ -163,6 +123,7 @@ test('a node with nothing started yet still declares every family, and ends with
 test('label values escape backslash, double quote and line feed, and nothing else', () => {
   const text = renderMetrics(
     nodeStatus({
+      ...empty,
       configEntries: [
         { kind: 'service-router', name: 'a\\b"c\nd\te\u00e9', state: 'written', error: null },
       ],
@@ -179,17 +140,14 @@ test('label values escape backslash, double quote and line feed, and nothing els
 test('every sample line parses as name{labels} value', () => {
   const text = renderMetrics(
     nodeStatus({
+      ...empty,
       programs: [
-        {
-          name: 'sidecar:we"ird\\id',
-          kind: 'sidecar',
+        program('sidecar:we"ird\\id', {
           state: 'fatal',
-          pid: null,
           restarts: 10,
           ready: false,
-          lastExit: null,
           droppedLogLines: 3,
-        },
+        }),
       ],
     }),
   );

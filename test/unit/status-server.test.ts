@@ -9,48 +9,9 @@ import {
   type NodeStatus,
   type StatusServer,
 } from '../../src/status/index.ts';
+import { nodeStatus } from '../helpers/status-fixture.ts';
 
 const logger = createLogger({ level: 'silent' });
-
-function nodeStatus(overrides: Partial<NodeStatus> = {}): NodeStatus {
-  return {
-    version: '0.1.0',
-    node: 'c1-node',
-    role: 'client',
-    datacenter: 'our_dc',
-    address: '10.0.0.5',
-    stage: 'ready',
-    ready: true,
-    reason: null,
-    uptimeSeconds: 12.5,
-    stages: [
-      {
-        name: 'http-up',
-        state: 'done',
-        startedAt: '2026-01-01T00:00:00.000Z',
-        finishedAt: '2026-01-01T00:00:00.120Z',
-        durationSeconds: 0.12,
-        error: null,
-      },
-    ],
-    programs: [
-      {
-        name: 'consul',
-        kind: 'consul',
-        state: 'ready',
-        pid: 42,
-        restarts: 0,
-        ready: true,
-        lastExit: null,
-        droppedLogLines: 0,
-      },
-    ],
-    consul: { leader: '10.0.1.10:8300', members: 3 },
-    configEntries: [{ kind: 'service-defaults', name: 'users', state: 'written', error: null }],
-    zombies: 0,
-    ...overrides,
-  };
-}
 
 const notReady: Partial<NodeStatus> = {
   ready: false,
