@@ -13,11 +13,9 @@
 //
 // Needs root and iproute2 (test/helpers/netns.ts). Bounded: every wait has a deadline, the whole
 // benchmark has one too, and each run's net is cleaned up whatever happens.
-import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { NodeStatus, ProgramStatus } from '../src/status/model.ts';
@@ -26,17 +24,25 @@ import { buildDoubles, ENVOY_DOUBLE } from '../test/helpers/doubles.ts';
 import {
   CONSUL_BIN,
   STATUS_PORT,
-  startNode,
+  testbed,
   waitExit,
   type RunningNode,
+  type Testbed,
 } from '../test/helpers/mesh-node.ts';
-import { createTestNet, type TestHost, type TestNet } from '../test/helpers/netns.ts';
+import {
+  httpService,
+  MESH_TIMEOUTS,
+  meshClient,
+  meshSpecs,
+  serverSpec,
+  startApp,
+  STOP_SECONDS,
+} from '../test/helpers/mesh-specs.ts';
+import type { TestHost } from '../test/helpers/netns.ts';
 
-const DEMO_SERVICE = fileURLToPath(new URL('../images/demo-service/server.mjs', import.meta.url));
 const POLL_MS = 20;
 const READY_TIMEOUT_MS = 120_000;
 const RESTART_TIMEOUT_MS = 60_000;
-const STOP_SECONDS = 20;
 const DRAIN_SECONDS = 2;
 /** The whole benchmark's deadline per run; past it, everything is cleaned up and it exits 1. */
 const RUN_BUDGET_MS = 5 * 60_000;
@@ -102,62 +108,27 @@ function recordStages(kind: string, status: NodeStatus, execWall: number, readyW
   stageSamples.set(kind, byStage);
 }
 
-const timeouts = { readySeconds: 90, stopSeconds: STOP_SECONDS, drainSeconds: 1 };
-
-function sidecarService(name: string, port: number, upstreams: unknown[] = []) {
-  return {
-    name,
-    id: `${name}-1`,
-    port,
-    protocol: 'http',
-    check: { http: '/health', interval: '1s', timeout: '1s' },
-    sidecar: { upstreams },
-  };
-}
-
+/**
+ * The server without the e2e test's intentions; cluster 1 as in test/e2e/mesh.test.ts; a client
+ * with one service and no sidecar; a node of three Envoy sidecars draining DRAIN_SECONDS.
+ */
 function specs(server: TestHost) {
-  const meshClient = (services: unknown[], drainSeconds: number) => ({
-    datacenter: 'our_dc',
-    role: 'client',
-    consul: { retryJoin: [server.ip], ports: { sidecarMinPort: 21000, sidecarMaxPort: 21005 } },
-    services,
-    proxy: { mode: 'envoy', envoyBinary: ENVOY_DOUBLE },
-    timeouts: { ...timeouts, drainSeconds },
-  });
   return {
-    server: {
-      datacenter: 'our_dc',
-      role: 'server',
-      consul: { server: { bootstrapExpect: 1 } },
-      timeouts,
-    },
+    server: serverSpec(),
     client: {
       datacenter: 'our_dc',
       role: 'client',
       consul: { retryJoin: [server.ip] },
       services: [{ name: 'web', port: 8080 }],
-      timeouts,
+      timeouts: MESH_TIMEOUTS,
     },
-    cluster1: meshClient(
-      [
-        sidecarService('users', 8080, [{ service: 'todos', localPort: 1234 }]),
-        sidecarService('activities', 8081),
-      ],
-      timeouts.drainSeconds,
-    ),
+    cluster1: meshSpecs(server, 'envoy').cluster1,
     threeSidecars: meshClient(
-      [sidecarService('alpha', 8080), sidecarService('beta', 8081), sidecarService('gamma', 8082)],
-      DRAIN_SECONDS,
+      server,
+      [httpService('alpha', 8080), httpService('beta', 8081), httpService('gamma', 8082)],
+      { drainSeconds: DRAIN_SECONDS },
     ),
   };
-}
-
-/** A demo app beside the sidecars, as in test/e2e/mesh.test.ts; killed with the namespace. */
-function startApp(host: TestHost, name: string, port: number): ChildProcess {
-  return host.spawn(process.execPath, [DEMO_SERVICE], {
-    stdio: 'ignore',
-    env: { ...process.env, SERVICE_NAME: name, PORT: String(port) },
-  });
 }
 
 /** ms from `t0` until /readyz answers 200, polled every POLL_MS; throws past the deadline. */
@@ -207,16 +178,14 @@ async function untilStatus(
 /** Starts a node, times exec -> /readyz 200, and keeps the READY status's stage durations. */
 async function startTimed(
   kind: string,
+  bed: Testbed,
   host: TestHost,
-  work: string,
   spec: Record<string, unknown>,
-  nodes: RunningNode[],
   env: Record<string, string> = {},
 ): Promise<{ node: RunningNode; ms: number; status: NodeStatus }> {
   const execWall = Date.now();
   const t0 = performance.now();
-  const node = startNode(host, work, spec, env);
-  nodes.push(node);
+  const node = bed.start(host, spec, env);
   const ms = await untilReadyz(node, t0);
   const status = await node.status();
   recordStages(kind, status, execWall, execWall + ms);
@@ -242,92 +211,87 @@ function readEvents(file: string): EnvoyEvent[] {
     .map((line) => JSON.parse(line) as EnvoyEvent);
 }
 
-async function oneRun(net: TestNet, work: string): Promise<void> {
-  const nodes: RunningNode[] = [];
-  try {
-    const [serverHost, clientHost, c1Host, c3Host] = net.hosts as [
-      TestHost,
-      TestHost,
-      TestHost,
-      TestHost,
-    ];
-    const spec = specs(serverHost);
+async function oneRun(bed: Testbed): Promise<void> {
+  const [serverHost, clientHost, c1Host, c3Host] = bed.hosts as [
+    TestHost,
+    TestHost,
+    TestHost,
+    TestHost,
+  ];
+  const spec = specs(serverHost);
 
-    // 1. server
-    const server = await startTimed('server', serverHost, work, spec.server, nodes);
-    record('server exec->READY', server.ms);
+  // 1. server
+  const server = await startTimed('server', bed, serverHost, spec.server);
+  record('server exec->READY', server.ms);
 
-    // 2. client, its server READY
-    const client = await startTimed('client', clientHost, work, spec.client, nodes);
-    record('client exec->READY', client.ms);
+  // 2. client, its server READY
+  const client = await startTimed('client', bed, clientHost, spec.client);
+  record('client exec->READY', client.ms);
 
-    // 3. cluster 1 with its demo apps
-    startApp(c1Host, 'users', 8080);
-    startApp(c1Host, 'activities', 8081);
-    const c1 = await startTimed('cluster1', c1Host, work, spec.cluster1, nodes);
-    record('cluster1 exec->READY', c1.ms);
+  // 3. cluster 1 with its demo apps
+  startApp(c1Host, 'users', 8080);
+  startApp(c1Host, 'activities', 8081);
+  const c1 = await startTimed('cluster1', bed, c1Host, spec.cluster1);
+  record('cluster1 exec->READY', c1.ms);
 
-    // 4. kill -9 of the users Envoy
-    const before = program(c1.status, 'sidecar:users-1');
-    if (!before?.pid) throw new Error(`cluster1: no pid for sidecar:users-1`);
-    const oldPid = before.pid;
-    const oldRestarts = before.restarts;
-    const tKill = performance.now();
-    process.kill(oldPid, 'SIGKILL');
-    const respawned = await untilStatus(
-      c1.node,
-      tKill,
-      (s) => {
-        const pid = program(s, 'sidecar:users-1')?.pid;
-        return typeof pid === 'number' && pid !== oldPid;
-      },
-      'a new users Envoy pid',
-    );
-    record('kill -9 envoy -> new pid', respawned.ms);
-    const healed = await untilStatus(
-      c1.node,
-      tKill,
-      (s) => {
-        const p = program(s, 'sidecar:users-1');
-        return s.ready && !!p?.ready && p.pid !== oldPid && p.restarts > oldRestarts;
-      },
-      'READY again with the new users Envoy',
-    );
-    record('kill -9 envoy -> READY again', healed.ms);
+  // 4. kill -9 of the users Envoy
+  const before = program(c1.status, 'sidecar:users-1');
+  if (!before?.pid) throw new Error(`cluster1: no pid for sidecar:users-1`);
+  const oldPid = before.pid;
+  const oldRestarts = before.restarts;
+  const tKill = performance.now();
+  process.kill(oldPid, 'SIGKILL');
+  const respawned = await untilStatus(
+    c1.node,
+    tKill,
+    (s) => {
+      const pid = program(s, 'sidecar:users-1')?.pid;
+      return typeof pid === 'number' && pid !== oldPid;
+    },
+    'a new users Envoy pid',
+  );
+  record('kill -9 envoy -> new pid', respawned.ms);
+  const healed = await untilStatus(
+    c1.node,
+    tKill,
+    (s) => {
+      const p = program(s, 'sidecar:users-1');
+      return s.ready && !!p?.ready && p.pid !== oldPid && p.restarts > oldRestarts;
+    },
+    'READY again with the new users Envoy',
+  );
+  record('kill -9 envoy -> READY again', healed.ms);
 
-    // 5. SIGTERM of a node with 3 sidecars, drainSeconds 2
-    startApp(c3Host, 'alpha', 8080);
-    startApp(c3Host, 'beta', 8081);
-    startApp(c3Host, 'gamma', 8082);
-    const events = join(work, `${c3Host.name}-envoy-events.jsonl`);
-    const c3 = await startTimed('3-sidecar', c3Host, work, spec.threeSidecars, nodes, {
-      ENVOY_DOUBLE_EVENTS: events,
-    });
-    record('3-sidecar exec->READY', c3.ms);
-    const tTermMono = performance.now();
-    const tTermWall = Date.now();
-    c3.node.child.kill('SIGTERM');
-    const exit = await waitExit(c3.node, (STOP_SECONDS + 5) * 1000);
-    const stopMs = performance.now() - tTermMono;
-    const tExitWall = tTermWall + stopMs;
-    if (exit.code !== 0) throw new Error(`3-sidecar node exited ${JSON.stringify(exit)}`);
-    record('SIGTERM -> exit (3 sidecars)', stopMs);
-    const posts = readEvents(events).filter(
-      (e) => e.event === 'admin' && e.method === 'POST' && e.t >= tTermWall,
-    );
-    const drains = posts.filter((e) => e.path?.startsWith('/drain_listeners'));
-    const quits = posts.filter((e) => e.path?.startsWith('/quitquitquit'));
-    if (drains.length === 3 && quits.length === 3) {
-      const firstDrain = Math.min(...drains.map((e) => e.t));
-      const lastQuit = Math.max(...quits.map((e) => e.t));
-      record('  SIGTERM -> first drain POST', firstDrain - tTermWall);
-      record('  first drain -> last quit POST', lastQuit - firstDrain);
-      record('  last quit -> exit', tExitWall - lastQuit);
-    } else {
-      console.error(`  (stop breakdown skipped: ${drains.length} drains, ${quits.length} quits)`);
-    }
-  } finally {
-    for (const node of nodes) node.child.kill('SIGKILL');
+  // 5. SIGTERM of a node with 3 sidecars, drainSeconds 2
+  startApp(c3Host, 'alpha', 8080);
+  startApp(c3Host, 'beta', 8081);
+  startApp(c3Host, 'gamma', 8082);
+  const events = join(bed.workDir, `${c3Host.name}-envoy-events.jsonl`);
+  const c3 = await startTimed('3-sidecar', bed, c3Host, spec.threeSidecars, {
+    ENVOY_DOUBLE_EVENTS: events,
+  });
+  record('3-sidecar exec->READY', c3.ms);
+  const tTermMono = performance.now();
+  const tTermWall = Date.now();
+  c3.node.child.kill('SIGTERM');
+  const exit = await waitExit(c3.node, (STOP_SECONDS + 5) * 1000);
+  const stopMs = performance.now() - tTermMono;
+  const tExitWall = tTermWall + stopMs;
+  if (exit.code !== 0) throw new Error(`3-sidecar node exited ${JSON.stringify(exit)}`);
+  record('SIGTERM -> exit (3 sidecars)', stopMs);
+  const posts = readEvents(events).filter(
+    (e) => e.event === 'admin' && e.method === 'POST' && e.t >= tTermWall,
+  );
+  const drains = posts.filter((e) => e.path?.startsWith('/drain_listeners'));
+  const quits = posts.filter((e) => e.path?.startsWith('/quitquitquit'));
+  if (drains.length === 3 && quits.length === 3) {
+    const firstDrain = Math.min(...drains.map((e) => e.t));
+    const lastQuit = Math.max(...quits.map((e) => e.t));
+    record('  SIGTERM -> first drain POST', firstDrain - tTermWall);
+    record('  first drain -> last quit POST', lastQuit - firstDrain);
+    record('  last quit -> exit', tExitWall - lastQuit);
+  } else {
+    console.error(`  (stop breakdown skipped: ${drains.length} drains, ${quits.length} quits)`);
   }
 }
 
@@ -379,18 +343,20 @@ async function main(): Promise<void> {
   );
   console.log(`double knobs: ${set.length ? set.join(' ') : 'none set (defaults)'}`);
   console.log(
-    `spec timeouts: drainSeconds ${timeouts.drainSeconds} (3-sidecar node: ${DRAIN_SECONDS}), ` +
+    `spec timeouts: drainSeconds ${MESH_TIMEOUTS.drainSeconds} (3-sidecar node: ${DRAIN_SECONDS}), ` +
       `stopSeconds ${STOP_SECONDS}; poll every ${POLL_MS} ms\n`,
   );
 
   for (let i = 0; i < runs; i++) {
-    const net = await createTestNet(4);
-    const work = mkdtempSync(join(tmpdir(), 'mv-bench-'));
+    // testbed() is for node:test; its cleanup (kill the nodes, remove the namespaces and the work
+    // folder) runs here at the end of the run instead of at the end of a test.
+    const cleanups: (() => Promise<void>)[] = [];
+    const bed = await testbed({ after: (cleanup) => void cleanups.push(cleanup) }, 4);
     const budget = AbortSignal.any([interrupted.signal, AbortSignal.timeout(RUN_BUDGET_MS)]);
     try {
       const started = performance.now();
       await Promise.race([
-        oneRun(net, work),
+        oneRun(bed),
         new Promise<never>((_, reject) => {
           const fail = () =>
             reject(
@@ -407,8 +373,7 @@ async function main(): Promise<void> {
       const took = ((performance.now() - started) / 1000).toFixed(1);
       console.error(`run ${i + 1}/${runs} done in ${took} s`);
     } finally {
-      await net.cleanup();
-      rmSync(work, { recursive: true, force: true });
+      for (const cleanup of cleanups) await cleanup();
     }
   }
 

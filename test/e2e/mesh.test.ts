@@ -6,23 +6,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { ENVOY_DOUBLE } from '../helpers/doubles.ts';
 import type { TestHost } from '../helpers/netns.ts';
 import { testbed, waitExit } from '../helpers/mesh-node.ts';
-
-const DEMO_SERVICE = fileURLToPath(
-  new URL('../../images/demo-service/server.mjs', import.meta.url),
-);
-const STOP_SECONDS = 20;
-const timeouts = { readySeconds: 90, stopSeconds: STOP_SECONDS, drainSeconds: 1 };
-
-function startApp(host: TestHost, name: string, port: number, upstreams = '') {
-  return host.spawn(process.execPath, [DEMO_SERVICE], {
-    stdio: 'ignore',
-    env: { ...process.env, SERVICE_NAME: name, PORT: String(port), UPSTREAMS: upstreams },
-  });
-}
+import { meshSpecs, startApp, STOP_SECONDS } from '../helpers/mesh-specs.ts';
 
 /** GET from inside a host's namespace, as the app next to the sidecar would. */
 function getFrom(host: TestHost, url: string, headers: Record<string, string> = {}) {
@@ -44,60 +30,6 @@ async function serverApi<T>(server: TestHost, path: string): Promise<{ status: n
   const res = await fetch(`http://${server.ip}:8500${path}`, { signal: AbortSignal.timeout(5000) });
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
-}
-
-function meshSpecs(server: TestHost, mode: 'envoy' | 'builtin') {
-  const client = (services: unknown[]) => ({
-    datacenter: 'our_dc',
-    role: 'client',
-    consul: { retryJoin: [server.ip], ports: { sidecarMinPort: 21000, sidecarMaxPort: 21005 } },
-    services,
-    proxy: { mode, envoyBinary: ENVOY_DOUBLE },
-    timeouts,
-  });
-  const httpService = (name: string, port: number, upstreams: unknown[] = []) => ({
-    name,
-    id: `${name}-1`,
-    port,
-    protocol: 'http',
-    check: { http: '/health', interval: '1s', timeout: '1s' },
-    sidecar: { upstreams },
-  });
-  return {
-    server: {
-      datacenter: 'our_dc',
-      role: 'server',
-      consul: { server: { bootstrapExpect: 1 } },
-      configEntries: [
-        {
-          Kind: 'service-intentions',
-          Name: 'todos',
-          Sources: [{ Name: 'users', Action: 'allow' }],
-        },
-      ],
-      timeouts,
-    },
-    cluster1: client([
-      httpService('users', 8080, [{ service: 'todos', localPort: 1234 }]),
-      httpService('activities', 8081),
-    ]),
-    cluster2: client([httpService('todos', 8080), httpService('notifications', 8081)]),
-    ingress: {
-      datacenter: 'our_dc',
-      role: 'client',
-      consul: { retryJoin: [server.ip] },
-      gateways: [
-        {
-          kind: 'ingress',
-          name: 'ingress-service',
-          port: 8888,
-          listeners: [{ port: 8080, protocol: 'http', services: ['*'] }],
-        },
-      ],
-      proxy: { envoyBinary: ENVOY_DOUBLE },
-      timeouts,
-    },
-  };
 }
 
 test('the four nodes of the original setup come up, heal a killed Envoy and stop in order', async (t) => {
