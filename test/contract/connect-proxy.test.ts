@@ -13,7 +13,7 @@ import { connect, createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AgentService, Upstream } from '../doubles/consul/connect/agent-api.ts';
+import type { AgentService, Upstream } from '../doubles/consul/api-client.ts';
 import type { StubAgent } from '../doubles/consul/connect/stub-agent.ts';
 import { RECORDINGS, startStubAgent } from '../doubles/consul/connect/stub-agent.ts';
 import { buildDoubles, CONSUL_DOUBLE } from '../helpers/doubles.ts';

@@ -3,6 +3,7 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
+import { dialError } from './dial-error.ts';
 import type { CheckDef, CheckStatus } from './services.ts';
 
 export interface CheckResult {
@@ -10,23 +11,6 @@ export interface CheckResult {
   output: string;
   /** A log line the agent prints for this run (WARN), if any. */
   socketError?: string;
-}
-
-const ERRNO_TEXT: Record<string, string> = {
-  ECONNREFUSED: 'connect: connection refused',
-  EHOSTUNREACH: 'connect: no route to host',
-  ENETUNREACH: 'connect: network is unreachable',
-  ECONNRESET: 'read: connection reset by peer',
-  EADDRNOTAVAIL: 'connect: cannot assign requested address',
-};
-
-/** "dial tcp 127.0.0.1:8080: connect: connection refused" for a Node socket error. */
-export function dialError(err: NodeJS.ErrnoException, addr: string): string {
-  if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') {
-    return `dial tcp: lookup ${addr.replace(/:\d+$/, '')}: no such host`;
-  }
-  const text = (err.code && ERRNO_TEXT[err.code]) ?? err.message;
-  return `dial tcp ${addr}: ${text}`;
 }
 
 const STATUS_TEXT: Record<number, string> = {

@@ -251,10 +251,7 @@ async function config(argv: string[]): Promise<number> {
       if (!kind) return usage('Must specify the -kind parameter');
       if (!name) return usage('Must specify the -name parameter');
       try {
-        await a.call(
-          'DELETE',
-          `/v1/config/${encodeURIComponent(kind)}/${encodeURIComponent(name)}`,
-        );
+        await a.delete(`/v1/config/${encodeURIComponent(kind)}/${encodeURIComponent(name)}`);
       } catch (e) {
         err(`Error deleting config entry ${kind}/${name}: ${message(e)}`);
         return 1;

@@ -4,7 +4,7 @@
 // `consul connect envoy pipe-bootstrap <fifo>` is the helper child of that exec.
 import { lookup } from 'node:dns/promises';
 import { networkInterfaces } from 'node:os';
-import { AgentApi, httpAddrFrom } from './connect/agent-api.ts';
+import { ConsulApi, httpAddr } from './api-client.ts';
 import type { HostPort } from './connect/bootstrap.ts';
 import { bootstrapText } from './connect/bootstrap.ts';
 import {
@@ -99,7 +99,7 @@ async function connectEnvoy(args: string[]): Promise<number> {
   }
   const bootstrapOnly = f.bools.get('bootstrap') ?? false;
   const token = str('token') ?? process.env.CONSUL_HTTP_TOKEN ?? '';
-  const api = new AgentApi(httpAddrFrom(str('http-addr')), token);
+  const api = new ConsulApi(httpAddr(str('http-addr')), token);
 
   // The gateway's LAN address (-address, default :8443): registration and envoy_ready_listener.
   const addressFlag = str('address');
@@ -179,7 +179,7 @@ async function connectEnvoy(args: string[]): Promise<number> {
  * No -grpc-addr: 1.10 asks the agent for DebugConfig.GRPCPort and uses localhost:<port>, or
  * localhost:8502 when that is ≤ 0 (INDEX fact 10: the HTTP address's host is not used).
  */
-async function agentGrpcAddr(api: AgentApi): Promise<string> {
+async function agentGrpcAddr(api: ConsulApi): Promise<string> {
   let port = 0;
   try {
     const self = await api.get<{ DebugConfig?: { GRPCPort?: number } }>('/v1/agent/self');

@@ -10,8 +10,8 @@
 // `<dest>-sidecar-proxy` from the agent's /v1/health/connect/<dest>?passing.
 import type { Server } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AgentService, Upstream } from './connect/agent-api.ts';
-import { AgentApi, httpAddrFrom } from './connect/agent-api.ts';
+import type { AgentService, Upstream } from './api-client.ts';
+import { ConsulApi, httpAddr } from './api-client.ts';
 import type { HostPort } from './connect/bootstrap.ts';
 import type { FlagSpecs } from './connect/flags.ts';
 import { FlagError, HTTP_FLAGS, parseGoFlags } from './connect/flags.ts';
@@ -86,8 +86,8 @@ async function connectProxy(args: string[]): Promise<number> {
     out(`    ${l}`),
   );
   const log: MeshLog = (level, module, msg, fields) => logger.log(level, module, msg, fields);
-  const api = new AgentApi(
-    httpAddrFrom(str('http-addr')),
+  const api = new ConsulApi(
+    httpAddr(str('http-addr')),
     str('token') ?? process.env.CONSUL_HTTP_TOKEN ?? '',
   );
 
@@ -175,7 +175,7 @@ async function connectProxy(args: string[]): Promise<number> {
 
 /** The agent config watcher: the proxy's registration, retried (with an error) until it exists. */
 async function watchProxyConfig(
-  api: AgentApi,
+  api: ConsulApi,
   proxyId: string,
   log: MeshLog,
 ): Promise<AgentService> {

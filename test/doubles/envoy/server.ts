@@ -5,7 +5,7 @@ import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node
 import { createServer as createHttpServer } from 'node:http';
 import type { Server as NetServer } from 'node:net';
 import { connect } from 'node:net';
-import { AgentApi, type AgentService } from '../consul/connect/agent-api.ts';
+import { ConsulApi, type AgentService } from '../consul/api-client.ts';
 import type { HostPort } from '../consul/connect/bootstrap.ts';
 import type { MeshLog } from '../consul/connect/mesh.ts';
 import {
@@ -256,8 +256,8 @@ export class EnvoyDouble {
     });
   }
 
-  private agentApi(): AgentApi {
-    return new AgentApi(this.knobs.consulHttpAddr ?? `${this.agentGrpc.address}:8500`);
+  private agentApi(): ConsulApi {
+    return new ConsulApi(this.knobs.consulHttpAddr ?? `${this.agentGrpc.address}:8500`);
   }
 
   /** What Consul's xDS would send: public + upstream listeners and their clusters. */

@@ -1,7 +1,7 @@
 // Which proxy a connect command runs for (S: command/connect/proxy/proxy.go at v1.10.12),
 // shared by `connect envoy` and `connect proxy`. One request each, no retries.
-import type { AgentApi, AgentService } from './agent-api.ts';
-import { ApiError } from './agent-api.ts';
+import type { ConsulApi, AgentService } from '../api-client.ts';
+import { ApiError } from '../api-client.ts';
 
 /** An error the command prints on stderr as is, then exits 1. */
 export class CommandError extends Error {}
@@ -18,7 +18,7 @@ export const PROXY_KINDS = new Set(['connect-proxy', ...Object.values(GATEWAY_KI
  * The ID of the connect-proxy whose DestinationServiceID is `sidecarFor`. Like 1.10 it lower-cases
  * only the stored ID, so a mixed-case `sidecarFor` never matches.
  */
-export async function lookupProxyIdForSidecar(api: AgentApi, sidecarFor: string): Promise<string> {
+export async function lookupProxyIdForSidecar(api: ConsulApi, sidecarFor: string): Promise<string> {
   let services: Record<string, AgentService>;
   try {
     services = (await api.get<Record<string, AgentService>>('/v1/agent/services')) ?? {};
@@ -46,7 +46,7 @@ export async function lookupProxyIdForSidecar(api: AgentApi, sidecarFor: string)
 }
 
 /** The ID of the one gateway of `kind` registered with this agent. */
-export async function lookupGatewayProxyId(api: AgentApi, kind: string): Promise<string> {
+export async function lookupGatewayProxyId(api: ConsulApi, kind: string): Promise<string> {
   let services: Record<string, AgentService>;
   try {
     const filter = encodeURIComponent(`Kind == \`${kind}\``);
@@ -68,7 +68,7 @@ export async function lookupGatewayProxyId(api: AgentApi, kind: string): Promise
 }
 
 /** `GET /v1/agent/service/<proxyID>`, which must be a proxy or a gateway. */
-export async function fetchProxyService(api: AgentApi, proxyId: string): Promise<AgentService> {
+export async function fetchProxyService(api: ConsulApi, proxyId: string): Promise<AgentService> {
   let svc: AgentService;
   try {
     svc = await api.get<AgentService>(`/v1/agent/service/${encodeURIComponent(proxyId)}`);

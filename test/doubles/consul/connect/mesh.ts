@@ -8,7 +8,7 @@
 // connection with no bytes (curl-04), an allow forwards to the local app.
 import type { Server, Socket } from 'node:net';
 import { connect, createServer } from 'node:net';
-import type { AgentApi } from './agent-api.ts';
+import type { ConsulApi } from '../api-client.ts';
 import type { HostPort } from './bootstrap.ts';
 
 export const PREAMBLE = 'CONNECT-DOUBLE/1 ';
@@ -32,7 +32,7 @@ export function spiffeUri(id: Identity, service: string): string {
 }
 
 /** The agent's trust domain (`GET /v1/connect/ca/roots`), or a fixed stand-in. */
-export async function trustDomain(api: AgentApi): Promise<string> {
+export async function trustDomain(api: ConsulApi): Promise<string> {
   try {
     const roots = await api.get<{ TrustDomain?: string }>('/v1/connect/ca/roots');
     if (roots?.TrustDomain) return roots.TrustDomain;
@@ -111,7 +111,7 @@ function readPreamble(sock: Socket): Promise<{ uri: string; rest: Buffer } | nul
 
 /** Intentions as the destination's agent decides them; an agent without the endpoint allows. */
 async function authorize(
-  api: AgentApi,
+  api: ConsulApi,
   target: string,
   uri: string,
 ): Promise<{ ok: boolean; reason: string }> {
@@ -147,7 +147,7 @@ export interface PublicListenerOptions {
   local: HostPort;
   /** The destination service name (the authorize Target). */
   service: string;
-  api: AgentApi;
+  api: ConsulApi;
   log: MeshLog;
 }
 
@@ -201,7 +201,7 @@ interface CatalogEntry {
 
 /** A healthy instance of `<dest>-sidecar-proxy`: /v1/health/connect/<dest>?passing, else the catalog. */
 export async function resolveUpstream(
-  api: AgentApi,
+  api: ConsulApi,
   dest: string,
   dc?: string,
 ): Promise<HostPort[]> {
@@ -231,7 +231,7 @@ export interface UpstreamListenerOptions {
   datacenter?: string;
   /** This proxy's own SPIFFE URI, sent as the preamble. */
   sourceUri: string;
-  api: AgentApi;
+  api: ConsulApi;
   log: MeshLog;
 }
 

@@ -7,7 +7,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { AgentService } from './agent-api.ts';
+import type { AgentService } from '../api-client.ts';
 
 export const RECORDINGS = join(
   import.meta.dirname,
