@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestHost } from '../helpers/netns.ts';
-import { testbed, waitExit } from '../helpers/mesh-node.ts';
+import { killProgramAndWaitReady, testbed, waitExit } from '../helpers/mesh-node.ts';
 
 const STOP_SECONDS = 15;
 
@@ -58,17 +58,7 @@ test('a client started before its server waits for it, survives kill -9 of its a
   );
 
   // kill -9 of the client's agent: restarted by the supervisor, the stages run again.
-  const consul = clientReady.programs.find((p) => p.name === 'consul');
-  assert.ok(consul?.pid);
-  process.kill(consul.pid, 'SIGKILL');
-  const recovered = await client.waitFor(
-    (s) => s.ready && (s.programs.find((p) => p.name === 'consul')?.restarts ?? 0) >= 1,
-    90_000,
-    'READY again after kill -9 of consul',
-  );
-  const restarted = recovered.programs.find((p) => p.name === 'consul');
-  assert.equal(restarted?.lastExit?.signal, 'SIGKILL');
-  assert.notEqual(restarted?.pid, consul.pid);
+  await killProgramAndWaitReady(client, 'consul', 90_000);
 
   // SIGTERM: the client leaves and meshvisor exits 0 inside stopSeconds, leaving nothing.
   let started = Date.now();

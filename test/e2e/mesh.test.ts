@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestHost } from '../helpers/netns.ts';
-import { testbed, waitExit } from '../helpers/mesh-node.ts';
+import { killProgramAndWaitReady, testbed, waitExit } from '../helpers/mesh-node.ts';
 import { meshSpecs, startApp, STOP_SECONDS } from '../helpers/mesh-specs.ts';
 
 /** GET from inside a host's namespace, as the app next to the sidecar would. */
@@ -93,28 +93,13 @@ test('the four nodes of the original setup come up, heal a killed Envoy and stop
   assert.deepEqual([...new Set(c1Admins)].sort(), ['127.0.0.1:19000', '127.0.0.1:19001']);
 
   // kill -9 of one Envoy: restarted, and the node is READY again.
-  const users = c1Ready!.programs.find((p) => p.name === 'sidecar:users-1');
-  assert.ok(users?.pid);
-  process.kill(users.pid, 'SIGKILL');
-  const healed = await c1.waitFor(
-    (s) => s.ready && (s.programs.find((p) => p.name === 'sidecar:users-1')?.restarts ?? 0) >= 1,
-    60_000,
-    'READY again after kill -9 of the users sidecar',
-  );
-  assert.notEqual(healed.programs.find((p) => p.name === 'sidecar:users-1')?.pid, users.pid);
+  await killProgramAndWaitReady(c1, 'sidecar:users-1', 60_000);
 
   // kill -9 of cluster 2's agent: its stages run again, the sidecars keep running, READY again.
-  const c2Consul = c2Ready!.programs.find((p) => p.name === 'consul');
-  assert.ok(c2Consul?.pid);
-  process.kill(c2Consul.pid, 'SIGKILL');
-  const c2Healed = await c2.waitFor(
-    (s) => s.ready && (s.programs.find((p) => p.name === 'consul')?.restarts ?? 0) >= 1,
-    60_000,
-    'READY again after kill -9 of cluster 2 consul',
-  );
+  const { before: c2Before, after: c2Healed } = await killProgramAndWaitReady(c2, 'consul', 60_000);
   assert.deepEqual(
     c2Healed.programs.filter((p) => p.kind === 'sidecar').map((p) => [p.name, p.restarts]),
-    c2Ready!.programs.filter((p) => p.kind === 'sidecar').map((p) => [p.name, p.restarts]),
+    c2Before.programs.filter((p) => p.kind === 'sidecar').map((p) => [p.name, p.restarts]),
     'the sidecars were not restarted',
   );
 

@@ -165,3 +165,31 @@ export async function testbed(
     },
   };
 }
+
+/**
+ * kill -9 of one of the node's programs, then waits until the supervisor has restarted it (a new
+ * pid, one more restart) and the node is READY again. Returns the status before and after.
+ */
+export async function killProgramAndWaitReady(
+  node: RunningNode,
+  programName: string,
+  timeoutMs: number,
+): Promise<{ before: NodeStatus; after: NodeStatus }> {
+  const before = await node.status();
+  const victim = before.programs.find((p) => p.name === programName);
+  if (!victim?.pid) throw new Error(`${node.host.name}: ${programName} has no pid to kill`);
+  process.kill(victim.pid, 'SIGKILL');
+  const after = await node.waitFor(
+    (s) => {
+      const program = s.programs.find((p) => p.name === programName);
+      return s.ready && program !== undefined && program.restarts > victim.restarts;
+    },
+    timeoutMs,
+    `READY again after kill -9 of ${programName}`,
+  );
+  const restarted = after.programs.find((p) => p.name === programName);
+  if (restarted?.pid === victim.pid || restarted?.lastExit?.signal !== 'SIGKILL') {
+    throw new Error(`${programName} was not restarted after kill -9: ${JSON.stringify(restarted)}`);
+  }
+  return { before, after };
+}
