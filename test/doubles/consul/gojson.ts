@@ -28,61 +28,8 @@ export function goJsonSyntaxError(text: string, eof: 'unmarshal' | 'decoder'): s
     ws();
     if (i >= text.length) return eofMsg;
     const c = text[i] as string;
-    if (c === '{') {
-      i++;
-      ws();
-      if (text[i] === '}') {
-        i++;
-        return null;
-      }
-      for (;;) {
-        ws();
-        if (i >= text.length) return eofMsg;
-        if (text[i] !== '"') return bad('looking for beginning of object key string');
-        const s = str();
-        if (s) return s;
-        ws();
-        if (i >= text.length) return eofMsg;
-        if (text[i] !== ':') return bad('after object key');
-        i++;
-        const v = value();
-        if (v) return v;
-        ws();
-        if (i >= text.length) return eofMsg;
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === '}') {
-          i++;
-          return null;
-        }
-        return bad('after object key:value pair');
-      }
-    }
-    if (c === '[') {
-      i++;
-      ws();
-      if (text[i] === ']') {
-        i++;
-        return null;
-      }
-      for (;;) {
-        const v = value();
-        if (v) return v;
-        ws();
-        if (i >= text.length) return eofMsg;
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === ']') {
-          i++;
-          return null;
-        }
-        return bad('after array element');
-      }
-    }
+    if (c === '{') return container('}', member, 'after object key:value pair');
+    if (c === '[') return container(']', value, 'after array element');
     if (c === '"') return str();
     const lit = /^(true|false|null|-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?)/.exec(text.slice(i));
     if (lit) {
@@ -97,6 +44,42 @@ export function goJsonSyntaxError(text: string, eof: 'unmarshal' | 'decoder'): s
       return bad('in literal');
     }
     return bad('looking for beginning of value');
+  };
+  /** An object or array from its opening bracket: elements split by ',' up to `close`. */
+  const container = (close: string, element: () => string | null, ctx: string): string | null => {
+    i++;
+    ws();
+    if (text[i] === close) {
+      i++;
+      return null;
+    }
+    for (;;) {
+      const e = element();
+      if (e) return e;
+      ws();
+      if (i >= text.length) return eofMsg;
+      if (text[i] === ',') {
+        i++;
+        continue;
+      }
+      if (text[i] === close) {
+        i++;
+        return null;
+      }
+      return bad(ctx);
+    }
+  };
+  const member = (): string | null => {
+    ws();
+    if (i >= text.length) return eofMsg;
+    if (text[i] !== '"') return bad('looking for beginning of object key string');
+    const s = str();
+    if (s) return s;
+    ws();
+    if (i >= text.length) return eofMsg;
+    if (text[i] !== ':') return bad('after object key');
+    i++;
+    return value();
   };
   const str = (): string | null => {
     i++;
