@@ -15,6 +15,15 @@ export interface NodeInfo {
   Meta: Record<string, string> | null;
 }
 
+/** The node's own fields, first in both a node (/v1/catalog/nodes) and a service instance. */
+const nodeFields = (n: NodeInfo): JsonObject => ({
+  ID: n.ID,
+  Node: n.Node,
+  Address: n.Address,
+  Datacenter: n.Datacenter,
+  TaggedAddresses: n.TaggedAddresses,
+});
+
 interface Indexed<T> {
   value: T;
   create: number;
@@ -196,11 +205,7 @@ export class Catalog implements EntryLookup {
   nodeView(rec: NodeRecord): JsonObject {
     const n = rec.node.value;
     return {
-      ID: n.ID,
-      Node: n.Node,
-      Address: n.Address,
-      Datacenter: n.Datacenter,
-      TaggedAddresses: n.TaggedAddresses,
+      ...nodeFields(n),
       Meta: n.Meta,
       CreateIndex: rec.node.create,
       ModifyIndex: rec.node.modify,
@@ -248,11 +253,7 @@ export class Catalog implements EntryLookup {
         const n = rec.node.value;
         const s = svc.value;
         return {
-          ID: n.ID,
-          Node: n.Node,
-          Address: n.Address,
-          Datacenter: n.Datacenter,
-          TaggedAddresses: n.TaggedAddresses,
+          ...nodeFields(n),
           NodeMeta: n.Meta,
           ServiceKind: s.Kind,
           ServiceID: s.ID,

@@ -542,17 +542,22 @@ export function catalogNodeServiceView(s: NodeService, create: number, modify: n
   };
 }
 
+/** The fields every view of a check starts with. */
+const checkFields = (c: CheckState): JsonObject => ({
+  Node: c.Node,
+  CheckID: c.def.CheckID,
+  Name: c.def.Name,
+  Status: c.Status,
+  Notes: c.def.Notes,
+  Output: c.Output,
+  ServiceID: c.def.ServiceID,
+  ServiceName: c.ServiceName,
+});
+
 /** A check as /v1/agent/checks (indexes 0) and the catalog/health endpoints show it. */
 export function checkView(c: CheckState, create = 0, modify = 0): JsonObject {
   return {
-    Node: c.Node,
-    CheckID: c.def.CheckID,
-    Name: c.def.Name,
-    Status: c.Status,
-    Notes: c.def.Notes,
-    Output: c.Output,
-    ServiceID: c.def.ServiceID,
-    ServiceName: c.ServiceName,
+    ...checkFields(c),
     ServiceTags: c.ServiceTags,
     Type: c.def.Type,
     Interval: '',
@@ -567,14 +572,7 @@ export function checkView(c: CheckState, create = 0, modify = 0): JsonObject {
 /** The odd shape /v1/agent/health/service/* uses for checks (recorded: Type "", full Definition). */
 export function agentHealthCheckView(c: CheckState): JsonObject {
   return {
-    Node: c.Node,
-    CheckID: c.def.CheckID,
-    Name: c.def.Name,
-    Status: c.Status,
-    Notes: c.def.Notes,
-    Output: c.Output,
-    ServiceID: c.def.ServiceID,
-    ServiceName: c.ServiceName,
+    ...checkFields(c),
     ServiceTags: null,
     Type: '',
     Definition: {
