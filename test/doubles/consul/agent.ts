@@ -8,6 +8,7 @@ import { createServer, request } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import type { Server as TcpServer } from 'node:net';
 import { join } from 'node:path';
+import type { AgentMember } from './api-client.ts';
 import { Catalog } from './catalog.ts';
 import type { NodeInfo } from './catalog.ts';
 import { CheckLoop } from './checks.ts';
@@ -78,22 +79,8 @@ const T = {
 
 // ---------------------------------------------------------------------------------------------
 
-interface Member {
-  Name: string;
-  Addr: string;
-  Port: number;
-  Tags: Record<string, string>;
-  Status: number;
-  ProtocolMin: number;
-  ProtocolMax: number;
-  ProtocolCur: number;
-  DelegateMin: number;
-  DelegateMax: number;
-  DelegateCur: number;
-}
-
 interface MemberRecord {
-  member: Member;
+  member: AgentMember;
   node: NodeInfo;
   lastSeen: number;
 }
@@ -113,7 +100,7 @@ interface LocalCheck {
 }
 
 interface KnownServer {
-  member: Member;
+  member: AgentMember;
   lastContact: number;
   failed: boolean;
 }
@@ -248,7 +235,7 @@ class Agent {
     return `${this.cfg.advertiseAddr}:${this.cfg.ports.server}`;
   }
 
-  private selfMember(): Member {
+  private selfMember(): AgentMember {
     const c = this.cfg;
     const tags: Record<string, string> = c.server
       ? {
@@ -306,7 +293,7 @@ class Agent {
     };
   }
 
-  private serverLabel(m: Member): string {
+  private serverLabel(m: AgentMember): string {
     return `${m.Name} (Addr: tcp/${m.Addr}:${m.Tags.port ?? '8300'}) (DC: ${m.Tags.dc ?? ''})`;
   }
 
@@ -751,7 +738,7 @@ class Agent {
 
   // --- membership / join ----------------------------------------------------------------------
 
-  private memberList(): Member[] {
+  private memberList(): AgentMember[] {
     const self = this.selfMember();
     const out = [...this.members.values()].map((r) =>
       r.member.Name === self.Name ? self : r.member,
@@ -760,14 +747,14 @@ class Agent {
     return out.sort(() => Math.random() - 0.5);
   }
 
-  private async joinOne(addr: string): Promise<Member | null> {
+  private async joinOne(addr: string): Promise<AgentMember | null> {
     const target = addr.includes(':') ? addr : `${addr}:8301`;
     const res = await linkRequest(target, '/x/join', {
       member: this.selfMember(),
       node: this.nodeInfo(),
     });
     if (res.status !== 200) throw new Error(`Failed to join ${target}: ${res.body}`);
-    const body = JSON.parse(res.body) as { members: Member[]; server: Member | null };
+    const body = JSON.parse(res.body) as { members: AgentMember[]; server: AgentMember | null };
     for (const m of body.members) this.noteMember(m);
     if (body.server && !this.cfg.server) {
       const s = body.server;
@@ -777,7 +764,7 @@ class Agent {
           member: this.selfMember(),
           node: this.nodeInfo(),
         });
-        const b2 = JSON.parse(r2.body) as { members: Member[] };
+        const b2 = JSON.parse(r2.body) as { members: AgentMember[] };
         for (const m of b2.members) this.noteMember(m);
       }
       this.setServer(s);
@@ -785,7 +772,7 @@ class Agent {
     return body.server;
   }
 
-  private noteMember(m: Member): void {
+  private noteMember(m: AgentMember): void {
     if (m.Name === this.cfg.nodeName) return;
     const prev = this.members.get(m.Name);
     if (!prev || prev.member.Status !== m.Status) {
@@ -807,7 +794,7 @@ class Agent {
     });
   }
 
-  private setServer(m: Member): void {
+  private setServer(m: AgentMember): void {
     const fresh = !this.server || this.server.failed;
     this.server = { member: m, lastContact: Date.now(), failed: false };
     if (fresh) {
@@ -839,7 +826,7 @@ class Agent {
           'POST',
           2000,
         );
-        const body = JSON.parse(res.body) as { members: Member[]; server: Member | null };
+        const body = JSON.parse(res.body) as { members: AgentMember[]; server: AgentMember | null };
         for (const m of body.members) this.noteMember(m);
         if (s.failed && body.server) this.setServer(body.server);
         s.lastContact = Date.now();
@@ -925,7 +912,11 @@ class Agent {
   private async handleLink(r: Req): Promise<Reply> {
     if (this.stopping) return text(503, 'shutting down');
     if (r.path === '/x/join') {
-      const body = JSON.parse(r.body) as { member: Member; node: NodeInfo; heartbeat?: boolean };
+      const body = JSON.parse(r.body) as {
+        member: AgentMember;
+        node: NodeInfo;
+        heartbeat?: boolean;
+      };
       if (this.cfg.server) this.memberAlive(body.member, body.node);
       const server = this.cfg.server
         ? this.selfMember()
@@ -1002,7 +993,7 @@ class Agent {
     return JSON.parse(res.body) as JsonObject;
   }
 
-  private memberAlive(m: Member, node: NodeInfo): void {
+  private memberAlive(m: AgentMember, node: NodeInfo): void {
     const prev = this.members.get(m.Name);
     const wasAlive = prev?.member.Status === 1;
     this.members.set(m.Name, { member: { ...m, Status: 1 }, node, lastSeen: Date.now() });

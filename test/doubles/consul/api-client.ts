@@ -80,6 +80,21 @@ export class ConsulApi {
   }
 }
 
+/** An entry of `GET /v1/agent/members` (Go's api.AgentMember). */
+export interface AgentMember {
+  Name: string;
+  Addr: string;
+  Port: number;
+  Tags: Record<string, string>;
+  Status: number;
+  ProtocolMin: number;
+  ProtocolMax: number;
+  ProtocolCur: number;
+  DelegateMin: number;
+  DelegateMax: number;
+  DelegateCur: number;
+}
+
 /** The fields of `GET /v1/agent/service/:id` and `/v1/agent/services` entries the commands read. */
 export interface AgentService {
   Kind?: string;

@@ -2,6 +2,7 @@
 // (recordings 02, 04, 07, 08, 09): version, members, leave, reload, validate, config
 // write/read/list/delete, services register/deregister, intention check.
 import { readFileSync } from 'node:fs';
+import type { AgentMember } from './api-client.ts';
 import { ApiError, ConsulApi, httpAddr } from './api-client.ts';
 import type { Json, JsonObject } from './config.ts';
 import {
@@ -61,14 +62,6 @@ const message = (e: unknown): string => (e instanceof Error ? e.message : String
 
 // --- members -----------------------------------------------------------------------------------
 
-interface Member {
-  Name: string;
-  Addr: string;
-  Port: number;
-  Tags: Record<string, string>;
-  Status: number;
-}
-
 const STATUS = ['none', 'alive', 'leaving', 'left', 'failed'];
 
 function columnize(rows: string[][]): string {
@@ -85,16 +78,16 @@ function columnize(rows: string[][]): string {
 
 async function members(argv: string[]): Promise<number> {
   const p = parseFlags(argv, ['detailed', 'wan']);
-  let list: Member[];
+  let list: AgentMember[];
   try {
-    list = await api(p).get<Member[]>(
+    list = await api(p).get<AgentMember[]>(
       `/v1/agent/members?${p.flags.has('wan') ? 'wan=1' : 'segment=_all'}`,
     );
   } catch (e) {
     err(`Error retrieving members: ${message(e)}`);
     return 1;
   }
-  const seg = (m: Member): string =>
+  const seg = (m: AgentMember): string =>
     m.Tags.role === 'consul' ? '<all>' : m.Tags.segment || '<default>';
   const statusRe = one(p, 'status') ? new RegExp(one(p, 'status') as string) : undefined;
   const rows = list
