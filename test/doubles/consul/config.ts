@@ -75,7 +75,8 @@ const PROXY: Spec = {
   mesh_gateway: { mode: 'v' },
   expose: 'map',
 };
-const SIDECAR: Spec = {
+/** The keys of a service definition that its `connect.sidecar_service` takes too. */
+const SIDECAR: { [k: string]: Spec } = {
   id: 'v',
   name: 'v',
   kind: 'v',
@@ -92,21 +93,8 @@ const SIDECAR: Spec = {
   token: 'v',
 };
 export const SERVICE_SPEC: Spec = {
-  id: 'v',
-  name: 'v',
-  kind: 'v',
-  tags: 'v',
-  address: 'v',
+  ...SIDECAR,
   socket_path: 'v',
-  port: 'v',
-  meta: 'map',
-  tagged_addresses: 'map',
-  enable_tag_override: 'v',
-  token: 'v',
-  weights: { passing: 'v', warning: 'v' },
-  check: CHECK,
-  checks: { list: CHECK },
-  proxy: PROXY,
   connect: { native: 'v', sidecar_service: SIDECAR },
   namespace: 'v',
 };
