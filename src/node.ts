@@ -84,6 +84,8 @@ class NodeLife {
       }
       logger.info({ signal }, 'stop requested');
       this.end({ kind: 'stop', signal });
+      // Whatever the node is waiting for (its address, a stage) ends now.
+      this.bringUp.abort(new Error('stop requested'));
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
@@ -100,7 +102,10 @@ class NodeLife {
       const address = await this.stage('address', () =>
         discoverAddress(spec.address, {
           signal: this.bringUp.signal,
-          onWait: (message) => this.board.stageWaiting('address', message),
+          onWait: (message) => {
+            this.board.stageWaiting('address', message);
+            logger.info({ stage: 'address' }, message);
+          },
         }).catch((err: unknown) => {
           if (!(err instanceof AddressError)) throw err;
           throw new CliError(
@@ -156,6 +161,8 @@ class NodeLife {
       const outcome = await this.outcome;
       return await this.stop(outcome);
     } catch (err) {
+      // A stop requested during setup aborts it: that is the stop, not a failure.
+      if (this.settled) return await this.stop(await this.outcome);
       // Setup failed (status port taken, configDir not writable...): one line, not a stack.
       const failure =
         err instanceof CliError ? err : new CliError((err as Error).message, ExitCode.failed);

@@ -139,3 +139,27 @@ test('a status port already in use exits 1 with one line naming the address, lea
   );
   assert.ok(!node.logs.some((l) => /internal error/.test(String(l.msg))));
 });
+
+test('SIGTERM while waiting for the address stops at once with exit 0', async (t) => {
+  const bed = await testbed(t, 1);
+  const host = bed.hosts[0] as TestHost;
+  const node = bed.start(host, {
+    datacenter: 'dc1',
+    role: 'server',
+    address: { interface: 'eth9', waitSeconds: 60 },
+    consul: { server: { bootstrapExpect: 1 } },
+  });
+  // The status endpoint starts once the address is known: the log tells that it is waiting.
+  const deadline = Date.now() + 15_000;
+  while (
+    !node.logs.some((l) => l.stage === 'address' && /eth9/.test(String(l.msg))) &&
+    Date.now() < deadline
+  ) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const sentAt = Date.now();
+  node.child.kill('SIGTERM');
+  assert.deepEqual(await waitExit(node, 10_000), { code: 0, signal: null });
+  assert.ok(Date.now() - sentAt < 5000, 'stopped without waiting out waitSeconds');
+  assert.deepEqual(host.pids(), []);
+});

@@ -33,10 +33,11 @@ test('the gossip key and ACL token never reach logs, status, metrics or argv', a
 
   const status = await (await fetch(`http://${host.ip}:9555/status`)).text();
   const metrics = await (await fetch(`http://${host.ip}:9555/metrics`)).text();
-  for (const [what, text] of [
+  const served: [string, string][] = [
     ['/status', status],
     ['/metrics', metrics],
-  ]) {
+  ];
+  for (const [what, text] of served) {
     assert.ok(!text.includes(GOSSIP_KEY) && !text.includes(ACL_TOKEN), `${what} holds a secret`);
   }
 
