@@ -6,47 +6,15 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpServer, get as httpGet } from 'node:http';
+import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildDoubles, CONSUL_DOUBLE } from '../helpers/doubles.ts';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-async function until<T>(fn: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-function httpText(port: number, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpGet({ host: '127.0.0.1', port, path, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-  });
-}
+import { eventually, freePort, httpGetText } from '../helpers/loopback.ts';
 
 describe('connect commands against the consul agent double', () => {
   const PATH = `${dirname(CONSUL_DOUBLE)}:${dirname(process.execPath)}:/usr/bin:/bin`;
@@ -124,10 +92,9 @@ describe('connect commands against the consul agent double', () => {
       }),
     );
     const agent = run(['agent', '-dev', `-config-file=${join(dir, 'agent.json')}`]);
-    await until(
+    await eventually(
       async () => ((await agentGet<string>('/v1/status/leader')) ? true : undefined),
-      20_000,
-      `the agent's leader (${agent.output()})`,
+      { timeoutMs: 20_000, pollMs: 100, what: `the agent's leader (${agent.output()})` },
     );
   });
   after(async () => {
@@ -149,13 +116,12 @@ describe('connect commands against the consul agent double', () => {
       '-admin-bind',
       `127.0.0.1:${admin}`,
     ]);
-    const ready = await until(
+    const ready = await eventually(
       async () => {
         const r = await fetch(`http://127.0.0.1:${admin}/ready`);
         return r.status === 200 ? await r.text() : undefined;
       },
-      20_000,
-      `envoy LIVE (${envoy.output()})`,
+      { timeoutMs: 20_000, pollMs: 100, what: `envoy LIVE (${envoy.output()})` },
     );
     assert.equal(ready, 'LIVE\n');
     const info = (await (await fetch(`http://127.0.0.1:${admin}/server_info`)).json()) as {
@@ -194,13 +160,16 @@ describe('connect commands against the consul agent double', () => {
       `-http-addr=127.0.0.1:${http}`,
     ]);
     // todos' sidecar must pass its checks before /v1/health/connect/todos?passing lists it
-    const res = await until(
+    const res = await eventually(
       async () => {
-        const r = await httpText(upstream, '/hello-from-users');
+        const r = await httpGetText(upstream, '/hello-from-users');
         return r.status === 200 ? r : undefined;
       },
-      40_000,
-      `a reply through the proxies (${users.output()}\n${todos.output()})`,
+      {
+        timeoutMs: 40_000,
+        pollMs: 100,
+        what: `a reply through the proxies (${users.output()}\n${todos.output()})`,
+      },
     );
     assert.equal(res.body, 'todos saw /hello-from-users\n');
   });

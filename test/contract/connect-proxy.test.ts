@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, get as httpGet } from 'node:http';
+import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,16 +17,9 @@ import type { AgentService, Upstream } from '../doubles/consul/api-client.ts';
 import type { StubAgent } from '../doubles/consul/connect/stub-agent.ts';
 import { RECORDINGS, startStubAgent } from '../doubles/consul/connect/stub-agent.ts';
 import { buildDoubles, CONSUL_DOUBLE } from '../helpers/doubles.ts';
+import { freePort, httpGetText } from '../helpers/loopback.ts';
 
 const CONSUL = CONSUL_DOUBLE;
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** Log lines with timestamps, ports, trust domain and roots replaced by placeholders. */
 function normalise(line: string): string {
@@ -74,17 +67,6 @@ async function until(pred: () => boolean, ms = 10_000): Promise<void> {
     if (Date.now() > end) throw new Error('timed out');
     await sleep(25);
   }
-}
-
-function request(port: number, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpGet({ host: '127.0.0.1', port, path, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-  });
 }
 
 function sidecar(
@@ -168,25 +150,25 @@ describe('consul connect proxy (06-builtin-proxy)', () => {
   });
 
   it('carries bytes: users upstream → todos sidecar → todos app', async () => {
-    const res = await request(upstreamPort, '/hello-from-users');
+    const res = await httpGetText(upstreamPort, '/hello-from-users');
     assert.equal(res.status, 200);
     assert.deepEqual(JSON.parse(res.body), { service: 'todos', path: '/hello-from-users' });
   });
 
   it('a plain client on the public listener gets an empty reply (curl-02)', async () => {
-    await assert.rejects(request(todosPublic, '/hello'), /socket hang up|ECONNRESET/);
+    await assert.rejects(httpGetText(todosPublic, '/hello'), /socket hang up|ECONNRESET/);
   });
 
   it('deny → accepted, then closed with no bytes; allow again → works (curl-04, curl-05)', async () => {
     c2.options.denied?.add('users=>todos');
-    await assert.rejects(request(upstreamPort, '/after-deny'), /socket hang up|ECONNRESET/);
+    await assert.rejects(httpGetText(upstreamPort, '/after-deny'), /socket hang up|ECONNRESET/);
     await until(() =>
       /authz call denied: service=todos reason="Matched L4 intention: default\/users => default\/todos \(Precedence: 9, Action: DENY\)"/.test(
         todos.stdout(),
       ),
     );
     c2.options.denied?.delete('users=>todos');
-    assert.equal((await request(upstreamPort, '/after-allow-again')).status, 200);
+    assert.equal((await httpGetText(upstreamPort, '/after-allow-again')).status, 200);
   });
 
   it('an unknown sidecar: the lookup error, exit 1', async () => {

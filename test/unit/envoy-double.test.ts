@@ -15,16 +15,9 @@ import { bootstrapText } from '../doubles/consul/connect/bootstrap.ts';
 import type { StubAgent } from '../doubles/consul/connect/stub-agent.ts';
 import { startStubAgent } from '../doubles/consul/connect/stub-agent.ts';
 import { buildDoubles, ENVOY_DOUBLE } from '../helpers/doubles.ts';
+import { eventually, freePort } from '../helpers/loopback.ts';
 
 const ENVOY = ENVOY_DOUBLE;
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 interface Envoy {
   child: ChildProcess;
@@ -60,20 +53,6 @@ function startEnvoy(config: string, env: Record<string, string>, extra: string[]
 async function get(url: string, method = 'GET'): Promise<{ status: number; body: string }> {
   const res = await fetch(url, { method });
   return { status: res.status, body: await res.text() };
-}
-
-async function until<T>(fn: () => Promise<T | undefined>, ms = 8000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > end) throw new Error('timed out');
-    await sleep(25);
-  }
 }
 
 function events(file: string): Record<string, unknown>[] {
@@ -151,10 +130,12 @@ describe('envoy double', () => {
       ENVOY_DOUBLE_CONSUL_HTTP_ADDR: agent.address,
     });
     running.push(e.child);
-    const first = await until(() => get(`${e.admin}/ready`));
+    const first = await eventually(() => get(`${e.admin}/ready`));
     assert.equal(first.status, 503);
     assert.match(first.body, /^(PRE_INITIALIZING|INITIALIZING)\n$/);
-    await until(async () => ((await get(`${e.admin}/ready`)).status === 200 ? true : undefined));
+    await eventually(async () =>
+      (await get(`${e.admin}/ready`)).status === 200 ? true : undefined,
+    );
     assert.deepEqual(await get(`${e.admin}/ready`), { status: 200, body: 'LIVE\n' });
 
     const info = JSON.parse((await get(`${e.admin}/server_info`)).body) as {
@@ -228,11 +209,13 @@ describe('envoy double', () => {
       ENVOY_DOUBLE_INITIAL_FETCH_TIMEOUT_MS: '1500',
     });
     running.push(e.child);
-    await until(() => get(`${e.admin}/ready`));
+    await eventually(() => get(`${e.admin}/ready`));
     await sleep(600);
     assert.deepEqual(await get(`${e.admin}/ready`), { status: 503, body: 'INITIALIZING\n' });
     // 1.10 bootstraps have no initial_fetch_timeout override: LIVE with no listeners after it
-    await until(async () => ((await get(`${e.admin}/ready`)).status === 200 ? true : undefined));
+    await eventually(async () =>
+      (await get(`${e.admin}/ready`)).status === 200 ? true : undefined,
+    );
     assert.match((await get(`${e.admin}/stats?filter=connected_state`)).body, /: 0\n$/);
     e.child.kill('SIGTERM');
     assert.equal(await e.exited, 0);
@@ -241,7 +224,7 @@ describe('envoy double', () => {
   it('a second envoy on the same admin port exits 1 (address in use); SIGTERM exits 0', async () => {
     const a = startEnvoy(config, { ENVOY_DOUBLE_XDS: 'never' });
     running.push(a.child);
-    await until(() => get(`${a.admin}/ready`));
+    await eventually(() => get(`${a.admin}/ready`));
     const b = startEnvoy(config, { ENVOY_DOUBLE_XDS: 'never' });
     running.push(b.child);
     assert.equal(await b.exited, 1);
