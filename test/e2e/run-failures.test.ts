@@ -9,47 +9,41 @@ import { runBundle } from '../helpers/cli.ts';
 import type { TestHost } from '../helpers/netns.ts';
 import { testbed, waitExit } from '../helpers/mesh-node.ts';
 
-function tempDir(t: { after: (fn: () => void) => void }) {
+/** `meshvisor run` on a spec built in a fresh folder (removed after the test); returns both. */
+function runWithSpec(
+  t: { after: (fn: () => void) => void },
+  buildSpec: (dir: string) => Record<string, unknown>,
+) {
   const dir = mkdtempSync(join(tmpdir(), 'mv-fail-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
+  const spec = join(dir, 'node.json');
+  writeFileSync(spec, JSON.stringify(buildSpec(dir)));
+  return { dir, result: runBundle(['run', '-c', spec]) };
 }
 
 test('a bad spec exits 78 naming the field, before anything starts', (t) => {
-  const dir = tempDir(t);
-  const spec = join(dir, 'node.json');
-  writeFileSync(
-    spec,
-    JSON.stringify({
-      datacenter: 'dc1',
-      role: 'client',
-      consul: { configDir: join(dir, 'consul.d') },
-      sevices: [],
-    }),
-  );
-  const r = runBundle(['run', '-c', spec]);
+  const { dir, result: r } = runWithSpec(t, (dir) => ({
+    datacenter: 'dc1',
+    role: 'client',
+    consul: { configDir: join(dir, 'consul.d') },
+    sevices: [],
+  }));
   assert.equal(r.code, 78);
   assert.match(r.stderr, /sevices/);
   assert.equal(existsSync(join(dir, 'consul.d')), false, 'nothing rendered');
 });
 
 test('a missing consul binary exits 69 naming consul.binary, before anything is written', (t) => {
-  const dir = tempDir(t);
-  const spec = join(dir, 'node.json');
-  writeFileSync(
-    spec,
-    JSON.stringify({
-      datacenter: 'dc1',
-      role: 'server',
-      address: { ip: '127.0.0.1' },
-      consul: {
-        binary: join(dir, 'no-consul'),
-        configDir: join(dir, 'consul.d'),
-        dataDir: join(dir, 'data'),
-      },
-    }),
-  );
-  const r = runBundle(['run', '-c', spec]);
+  const { dir, result: r } = runWithSpec(t, (dir) => ({
+    datacenter: 'dc1',
+    role: 'server',
+    address: { ip: '127.0.0.1' },
+    consul: {
+      binary: join(dir, 'no-consul'),
+      configDir: join(dir, 'consul.d'),
+      dataDir: join(dir, 'data'),
+    },
+  }));
   assert.equal(r.code, 69);
   assert.match(r.stderr, /consul\.binary: ".*no-consul" is not an executable file/);
   assert.equal(existsSync(join(dir, 'consul.d')), false, 'nothing rendered');
