@@ -4,7 +4,7 @@ export const ExitCode = {
   ok: 0,
   /** A supervised program failed for good (crash loop), or `status --ready` saw a node not ready. */
   failed: 1,
-  /** Unknown command or flag, or a command not implemented yet (EX_USAGE). */
+  /** Unknown command or flag (EX_USAGE). */
   usage: 64,
   /** A readiness deadline passed, or a binary is missing (EX_UNAVAILABLE). */
   unavailable: 69,
