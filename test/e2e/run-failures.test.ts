@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runBundle } from '../helpers/cli.ts';
 import type { TestHost } from '../helpers/netns.ts';
-import { testbed, waitExit } from '../helpers/mesh-node.ts';
+import { testbed, waitExit, type RunningNode } from '../helpers/mesh-node.ts';
 
 /** `meshvisor run` on a spec built in a fresh folder (removed after the test); returns both. */
 function runWithSpec(
@@ -49,6 +49,13 @@ test('a missing consul binary exits 69 naming consul.binary, before anything is 
   assert.equal(existsSync(join(dir, 'consul.d')), false, 'nothing rendered');
 });
 
+/** Waits for the node to exit; returns the exit and its logged failure; nothing may be left. */
+async function exitOf(node: RunningNode, timeoutMs: number) {
+  const exit = await waitExit(node, timeoutMs);
+  assert.deepEqual(node.host.pids(), [], 'no process of the node left');
+  return { exit, failure: String(node.logs.find((l) => l.msg === 'node failed')?.err) };
+}
+
 test('a client whose servers never answer exits 69 at the readiness deadline, naming the stage', async (t) => {
   const bed = await testbed(t, 1);
   const host = bed.hosts[0] as TestHost;
@@ -58,14 +65,12 @@ test('a client whose servers never answer exits 69 at the readiness deadline, na
     consul: { retryJoin: ['10.255.255.1'] },
     timeouts: { readySeconds: 3, stopSeconds: 10, drainSeconds: 1 },
   });
-  const exit = await waitExit(node, 30_000);
+  const { exit, failure } = await exitOf(node, 30_000);
   assert.deepEqual(exit, { code: 69, signal: null });
-  const failure = node.logs.find((l) => l.msg === 'node failed');
   assert.match(
-    String(failure?.err),
+    failure,
     /leader-known: not done before the readiness deadline; last error: No known Consul servers; check: .*retryJoin/,
   );
-  assert.deepEqual(host.pids(), []);
 });
 
 test("a config entry Consul rejects exits 78 naming the entry and Consul's reason", async (t) => {
@@ -79,14 +84,12 @@ test("a config entry Consul rejects exits 78 naming the entry and Consul's reaso
     configEntries: [{ Kind: 'service-router', Name: 'web', Routes: [] }],
     timeouts: { readySeconds: 30, stopSeconds: 10, drainSeconds: 1 },
   });
-  const exit = await waitExit(node, 40_000);
+  const { exit, failure } = await exitOf(node, 40_000);
   assert.deepEqual(exit, { code: 78, signal: null });
-  const failure = node.logs.find((l) => l.msg === 'node failed');
   assert.match(
-    String(failure?.err),
+    failure,
     /config-entries: service-router\/web rejected by Consul: .*does not permit advanced routing/,
   );
-  assert.deepEqual(host.pids(), []);
 });
 
 test('a consul that keeps crashing makes the node exit 1 with its last exits', async (t) => {
@@ -102,12 +105,10 @@ test('a consul that keeps crashing makes the node exit 1 with its last exits', a
     consul: { binary: crashing, server: { bootstrapExpect: 1 } },
     timeouts: { readySeconds: 60, stopSeconds: 10, drainSeconds: 1 },
   });
-  const exit = await waitExit(node, 60_000);
+  const { exit, failure } = await exitOf(node, 60_000);
   assert.deepEqual(exit, { code: 1, signal: null });
-  const failure = node.logs.find((l) => l.msg === 'node failed');
-  assert.match(String(failure?.err), /consul failed for good: crash loop/);
+  assert.match(failure, /consul failed for good: crash loop/);
   assert.ok(node.logs.some((l) => l.program === 'consul' && /simulated/.test(String(l.msg))));
-  assert.deepEqual(host.pids(), []);
 });
 
 test('a status port already in use exits 1 with one line naming the address, leaving nothing', async (t) => {
@@ -132,6 +133,7 @@ test('a status port already in use exits 1 with one line naming the address, lea
     /meshvisor run: status endpoint cannot listen on .*:9555: address already in use/,
   );
   assert.ok(!node.logs.some((l) => /internal error/.test(String(l.msg))));
+  assert.deepEqual(host.pids(), [squatter.pid], 'only the squatter is left');
 });
 
 test('SIGTERM while waiting for the address stops at once with exit 0', async (t) => {
