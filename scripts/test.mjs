@@ -22,9 +22,19 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
+// A test that hangs fails after 5 minutes instead of holding CI for its whole 90; the longest
+// (the four-node mesh) takes about a minute.
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', ...passthrough, ...files],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-concurrency=2',
+    '--test-timeout=300000',
+    ...passthrough,
+    ...files,
+  ],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);
