@@ -74,7 +74,17 @@ test('the four nodes of the original setup come up, heal a killed Envoy and stop
   );
   assert.equal(gateway.body.Listeners[0]?.Port, 8080);
   assert.equal((await serverApi(serverHost, '/v1/config/service-intentions/todos')).status, 200);
-  assert.ok(c1Ready!.configEntries.every((e) => e.state === 'written' || e.state === 'unchanged'));
+  assert.deepEqual(
+    c1Ready!.configEntries.map((e) => [
+      e.kind,
+      e.name,
+      e.state === 'written' || e.state === 'unchanged',
+    ]),
+    [
+      ['service-defaults', 'users', true],
+      ['service-defaults', 'activities', true],
+    ],
+  );
 
   // Four sidecars and one gateway, each Envoy on its own admin port.
   const proxies = [c1Ready!, c2Ready!, ingressReady!].flatMap((s) =>
