@@ -51,6 +51,8 @@ interface Child {
   /** Aborted when the child exits or is being stopped: ends its readiness probe. */
   readonly probing: AbortController;
   readinessFailed: boolean;
+  /** Its readiness probe passed: an exit after that is a death in service, not a failed start. */
+  becameReady: boolean;
   readonly relays: StreamRelay[];
 }
 
@@ -258,6 +260,7 @@ export class Program extends EventEmitter {
       exitInfo: null,
       probing: new AbortController(),
       readinessFailed: false,
+      becameReady: false,
       relays: [
         new StreamRelay(subprocess.stdout!, 'stdout', relayOptions),
         new StreamRelay(subprocess.stderr!, 'stderr', relayOptions),
@@ -298,7 +301,7 @@ export class Program extends EventEmitter {
       this.#fail(reason);
     } else {
       this.#logger.error({ err: reason }, 'spawn failed');
-      this.#restartOrFinish(true, 0);
+      this.#restartOrFinish(true, false);
     }
   }
 
@@ -318,26 +321,43 @@ export class Program extends EventEmitter {
     );
     this.emit('exit', info);
     if (final) this.#setState('exited');
-    else this.#restartOrFinish(child.readinessFailed || info.code !== 0, ranMs);
+    else
+      this.#restartOrFinish(
+        child.readinessFailed || info.code !== 0,
+        this.#servedWell(child, ranMs),
+      );
   }
 
-  #restartOrFinish(failed: boolean, ranMs: number): void {
+  /**
+   * A run that became ready (or, without a probe, outlived the stable period) was healthy: its
+   * death (kill -9, OOM) is not a crash loop, and its restart starts the backoff afresh. Only runs
+   * that die before that count towards the crash-loop limit.
+   */
+  #servedWell(child: Child, ranMs: number): boolean {
+    if (this.spec.readiness) return child.becameReady;
+    return ranMs >= (this.spec.backoff?.resetAfterMs ?? DEFAULT_BACKOFF.resetAfterMs);
+  }
+
+  #restartOrFinish(failed: boolean, servedWell: boolean): void {
     const policy = this.spec.restart ?? DEFAULT_RESTART;
     if (policy === 'never' || (policy === 'on-failure' && !failed)) {
       this.#setState('exited');
       return;
     }
-    const { initialMs, maxMs, resetAfterMs } = { ...DEFAULT_BACKOFF, ...this.spec.backoff };
-    if (ranMs >= resetAfterMs) this.#attempt = 0;
-    if (this.#window.isExhausted()) {
-      const { maxRestarts, windowMs } = this.#window;
-      const exits = this.#recentExits.slice(-maxRestarts - 1).map(describeExit);
-      this.#fail(
-        `crash loop: ${maxRestarts} restarts within ${windowMs / 1000}s; last exits: ${exits.join(', ') || 'none (spawn failed)'}`,
-      );
-      return;
+    const { initialMs, maxMs } = { ...DEFAULT_BACKOFF, ...this.spec.backoff };
+    if (servedWell) {
+      this.#attempt = 0;
+    } else {
+      if (this.#window.isExhausted()) {
+        const { maxRestarts, windowMs } = this.#window;
+        const exits = this.#recentExits.slice(-maxRestarts - 1).map(describeExit);
+        this.#fail(
+          `crash loop: ${maxRestarts} restarts within ${windowMs / 1000}s, each dying before it was ready; last exits: ${exits.join(', ') || 'none (spawn failed)'}`,
+        );
+        return;
+      }
+      this.#window.record();
     }
-    this.#window.record();
     const delayMs = backoffDelay(this.#attempt++, { initialMs, maxMs });
     this.#setState('backoff');
     this.#logger.info({ delayMs, restarts: this.#restarts }, 'restarting after backoff');
@@ -369,6 +389,7 @@ export class Program extends EventEmitter {
       try {
         const ready = await probe(AbortSignal.any([signal, AbortSignal.timeout(attemptMs)]));
         if (ready && !signal.aborted) {
+          child.becameReady = true;
           this.#ready = true;
           this.#setState('ready');
           this.#logger.info({ afterMs: Date.now() - child.spawnedAt }, 'ready');

@@ -65,7 +65,10 @@ test('a crashing program restarts with backoff, then a crash loop is fatal with 
   assert.equal(snap.state, 'fatal');
   assert.equal(snap.restarts, 4);
   assert.equal(spawnTimes.length, 5);
-  assert.match(reason, /crash loop: 4 restarts within 30s; last exits: (code 1, ){4}code 1/);
+  assert.match(
+    reason,
+    /crash loop: 4 restarts within 30s, each dying before it was ready; last exits: (code 1, ){4}code 1/,
+  );
   assert.equal(snap.fatalReason, reason);
   assert.equal(snap.recentExits.length, 5);
   // Each delay is drawn below its doubling ceiling (40, 80, 160, 320 ms).
@@ -282,4 +285,64 @@ test('the exit is seen even when a grandchild keeps the output pipe open', async
   const [exit] = (await once(p, 'exit')) as [ExitInfo];
   assert.equal(exit.code, 4);
   assert.ok(Date.now() - started < 3000);
+});
+
+test('a program killed after it became ready restarts at once, however often: no crash loop', async (t) => {
+  const probed = program(t, {
+    command: 'sleep',
+    args: ['30'],
+    restart: 'always',
+    backoff: { initialMs: 50 },
+    crashLoop: { maxRestarts: 1, windowMs: 60_000 },
+    readiness: { probe: async () => true, intervalMs: 20 },
+  });
+  // Without a probe, a run is healthy once it outlives the stable period (resetAfterMs).
+  const unprobed = program(t, {
+    command: 'sleep',
+    args: ['30'],
+    restart: 'always',
+    backoff: { initialMs: 50, resetAfterMs: 200 },
+    crashLoop: { maxRestarts: 1, windowMs: 60_000 },
+  });
+  for (const { program: p } of [probed, unprobed]) {
+    p.start();
+    for (let kill = 1; kill <= 4; kill++) {
+      await p.whenReady();
+      if (p === unprobed.program) await new Promise((r) => setTimeout(r, 250));
+      process.kill(p.pid!, 'SIGKILL');
+      await waitFor(
+        () => p.snapshot().restarts === kill && p.state !== 'backoff',
+        `restart ${kill}`,
+      );
+    }
+    await p.whenReady();
+    assert.equal(p.snapshot().fatalReason, null);
+  }
+  // Each restart after a healthy run starts the backoff afresh: at most the initial 50 ms.
+  for (const { records } of [probed, unprobed]) {
+    const delays = of(records, 'restarting after backoff').map((r) => r.delayMs as number);
+    assert.equal(delays.length, 4);
+    assert.ok(
+      delays.every((d) => d <= 50),
+      `delays ${delays.join(', ')}`,
+    );
+  }
+});
+
+test('a program that dies before its stable period counts towards the crash-loop limit', async (t) => {
+  const { program: p } = program(t, {
+    command: 'sleep',
+    args: ['30'],
+    restart: 'always',
+    backoff: { initialMs: 10, resetAfterMs: 60_000 },
+    crashLoop: { maxRestarts: 2, windowMs: 60_000 },
+  });
+  const pids: number[] = [];
+  p.on('spawn', (pid: number) => {
+    pids.push(pid);
+    if (pids.length <= 3) process.kill(pid, 'SIGKILL');
+  });
+  p.start();
+  await waitFor(() => p.state === 'fatal', 'fatal');
+  assert.match(p.snapshot().fatalReason ?? '', /crash loop: 2 restarts within 60s/);
 });
