@@ -14,9 +14,20 @@ export interface ConsulClientOptions {
   timeoutMs?: number;
 }
 
-/** 500 texts that mean "not yet": no servers joined, no leader elected, an RPC in flux. */
-const TRANSIENT_TEXT =
-  /No known Consul servers|No cluster leader|rpc error|leadership lost|Raft leader not found|connection refused|EOF|i\/o timeout|no path to datacenter|Not ready to serve consistent reads/i;
+/**
+ * How Consul 1.10 answers a request it cannot serve yet (recording 12, its README states the
+ * rule). Through a client agent a server's answer is prefixed once by "rpc error making call: ";
+ * the text after it is what the server said. These bodies appeared for a valid entry, so they
+ * say nothing about the request: no servers known, the server unreachable, no leader yet.
+ */
+const RPC_PREFIX = 'rpc error making call: ';
+const NOT_YET_BODY = /^(No known Consul servers$|rpc error getting client: )/;
+/**
+ * After the prefix: no leader (held ~7 s first), a leadership change mid-call, and an RPC cut
+ * off by a server stopping (EOF, refused, i/o timeout). Any other 500 is a rejection.
+ */
+const NOT_YET_REASON =
+  /^(No cluster leader|leadership lost while committing log|Raft leader not found.*|Not ready to serve consistent reads)$|^(EOF|.*: connect: connection refused|.*i\/o timeout)$/;
 
 export class ConsulError extends Error {
   constructor(
@@ -30,11 +41,18 @@ export class ConsulError extends Error {
     this.name = 'ConsulError';
   }
 
+  /**
+   * Recording 12's rule: 400 (the request is malformed) and 403 (ACL) never heal by waiting; a
+   * 500 retries only for the "not yet" texts above; any other 500 is Consul rejecting the
+   * request, and its message is the server's reason without the client's RPC prefix.
+   */
   static fromResponse(status: number, body: string): ConsulError {
     const text = body.trim() || `HTTP ${status}`;
-    const transient =
-      status === 429 || (status >= 500 && TRANSIENT_TEXT.test(text)) || status === 503;
-    return new ConsulError(text, status, transient);
+    if (status === 429 || status === 503) return new ConsulError(text, status, true);
+    if (status !== 500) return new ConsulError(text, status, false);
+    const reason = text.startsWith(RPC_PREFIX) ? text.slice(RPC_PREFIX.length) : text;
+    const transient = NOT_YET_BODY.test(text) || NOT_YET_REASON.test(reason);
+    return new ConsulError(transient ? text : reason, status, transient);
   }
 
   /** An error from fetch, node:http or the npm client, normalised. */
@@ -141,13 +159,22 @@ export class ConsulClient {
     return this.call(() => this.api.agent.service.list(), z.record(z.string(), AgentServiceSchema));
   }
 
-  /** True once anti-entropy has put this node into the catalog. `null` body = not there. */
-  async nodeInCatalog(node: string): Promise<boolean> {
+  /**
+   * The catalog's view of a node: the IDs of the services it holds, or null while the node is
+   * not in the catalog. A node that left answers `200 null` until its first sync after a rejoin
+   * (recording 10), and the npm client hands that `null` back as undefined: both mean absent.
+   */
+  async catalogNode(node: string): Promise<{ serviceIds: string[] } | null> {
     const entry = await this.call(
       () => this.api.catalog.node.services(node),
-      z.looseObject({ Node: z.looseObject({ Node: z.string() }) }).nullable(),
+      z
+        .looseObject({
+          Node: z.looseObject({ Node: z.string() }),
+          Services: z.record(z.string(), z.unknown()).nullish(),
+        })
+        .nullish(),
     );
-    return entry !== null;
+    return entry ? { serviceIds: Object.keys(entry.Services ?? {}) } : null;
   }
 
   async maintenance(serviceId: string, enable: boolean, reason: string): Promise<void> {
@@ -187,18 +214,34 @@ export class ConsulClient {
     return body === 'true';
   }
 
+  /** True when the agent's HTTP API answers at all, whatever the status: the agent is serving. */
+  async answers(signal: AbortSignal): Promise<boolean> {
+    try {
+      await (await this.fetch('GET', '/v1/status/leader', undefined, signal)).body?.cancel();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** PUT /v1/agent/leave: the agent leaves the cluster gracefully, then exits 0. */
   async leave(): Promise<void> {
     await this.expectOk(await this.fetch('PUT', '/v1/agent/leave'));
   }
 
-  private async fetch(method: string, path: string, body?: string): Promise<Response> {
+  private async fetch(
+    method: string,
+    path: string,
+    body?: string,
+    signal?: AbortSignal,
+  ): Promise<Response> {
+    const timeout = AbortSignal.timeout(this.timeoutMs);
     try {
       return await fetch(`http://${this.httpAddr}${path}`, {
         method,
         body,
         headers: this.token ? { 'X-Consul-Token': this.token } : {},
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
     } catch (err) {
       throw ConsulError.from(err);

@@ -10,7 +10,7 @@ export interface ReadinessTarget {
 }
 
 export interface ReadinessStage {
-  name: 'http-up' | 'leader-known' | 'node-synced' | 'services-registered';
+  name: 'http-up' | 'leader-known' | 'services-registered' | 'node-synced';
   /** What a person should look at when the stage never completes. */
   hint: string;
   check: (client: ConsulClient, target: ReadinessTarget) => Promise<void>;
@@ -35,17 +35,6 @@ export const READINESS_STAGES: readonly ReadinessStage[] = [
     },
   },
   {
-    name: 'node-synced',
-    // "Synced node info": the first anti-entropy sync, the best sign that this node has
-    // joined and the cluster has a leader (contract §2).
-    hint: "the agent log for 'failed to sync remote state' (ACL token, gossip encryption key, TLS)",
-    check: async (client, target) => {
-      if (!(await client.nodeInCatalog(target.nodeName))) {
-        throw new NotYet(`node ${target.nodeName} is not in the catalog yet`);
-      }
-    },
-  },
-  {
     name: 'services-registered',
     hint: 'the agent log for service definition errors in the rendered config',
     check: async (client, target) => {
@@ -53,6 +42,25 @@ export const READINESS_STAGES: readonly ReadinessStage[] = [
       const missing = target.serviceIds.filter((id) => !(id in services));
       if (missing.length > 0)
         throw new NotYet(`services not registered yet: ${missing.join(', ')}`);
+    },
+  },
+  {
+    name: 'node-synced',
+    // The leader puts a joining node into the catalog before the agent's own first anti-entropy
+    // sync, and a node that left answers `null` for a moment after its rejoin (recording 10): only
+    // the node *with every service* in the catalog means the first sync is done and peers see us.
+    hint:
+      "the agent log for 'failed to sync remote state' or 'Service registration blocked by ACLs' " +
+      '(the ACL token the services register with), the gossip key and TLS',
+    check: async (client, target) => {
+      const node = await client.catalogNode(target.nodeName);
+      if (!node) throw new NotYet(`node ${target.nodeName} is not in the catalog yet`);
+      const missing = target.serviceIds.filter((id) => !node.serviceIds.includes(id));
+      if (missing.length > 0) {
+        throw new NotYet(
+          `the catalog does not hold ${missing.join(', ')} yet (first sync pending)`,
+        );
+      }
     },
   },
 ];

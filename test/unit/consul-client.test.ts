@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   ConsulClient,
   ConsulError,
@@ -11,6 +14,16 @@ import {
   entryMatches,
   pollUntil,
 } from '../../src/consul/index.ts';
+
+const RECORDINGS_12 = fileURLToPath(
+  new URL('../../../shared/recordings/consul-1.10.12/12-entry-errors/', import.meta.url),
+);
+
+interface Recorded {
+  method: string;
+  status: number | null;
+  body: string | null;
+}
 
 type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;
 
@@ -69,21 +82,73 @@ test('no answer at all (connection refused) is transient', async () => {
   assert.match(err.message, /ECONNREFUSED/);
 });
 
-test('a validation error (500 with its reason) is permanent and keeps the whole text', () => {
-  const msg =
-    'service "todos" has protocol "tcp", which does not match defined listener protocol "http"';
-  const err = ConsulError.fromResponse(500, msg);
-  assert.equal(err.transient, false);
-  assert.equal(err.message, msg);
+test("recording 12's rule: every recorded answer to PUT /v1/config is classified as the README says", () => {
+  const dir = RECORDINGS_12;
+  const records = readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => /^\d[a-z]?-[^/]+\/\d-.*\.json$/.test(f))
+    .map((f) => ({ file: f, ...(JSON.parse(readFileSync(join(dir, f), 'utf8')) as Recorded) }))
+    .filter((r) => r.method === 'PUT' && typeof r.status === 'number' && r.status !== 200);
+  assert.ok(records.length >= 40, `found ${records.length} recorded rejections`);
+  for (const r of records) {
+    const err = ConsulError.fromResponse(r.status!, r.body ?? '');
+    const body = (r.body ?? '').trim();
+    // The three "not yet" answers appeared for the valid control entry too (#6).
+    const notYet =
+      body === 'No known Consul servers' ||
+      body.startsWith('rpc error getting client:') ||
+      body === 'rpc error making call: No cluster leader';
+    assert.equal(err.transient, notYet, `${r.file}: ${body}`);
+    if (!notYet && r.status === 500) {
+      // A rejection's reason is the server's own text, whichever agent answered.
+      assert.equal(err.message, body.replace(/^rpc error making call: /, ''), r.file);
+    }
+  }
+  const viaClient = records.find(
+    (r) => r.file === '1-joined/1-splitter-weights-50.via-client.json',
+  );
+  const viaServer = records.find(
+    (r) => r.file === '1-joined/1-splitter-weights-50.via-server.json',
+  );
+  assert.equal(
+    ConsulError.fromResponse(500, viaClient!.body!).message,
+    ConsulError.fromResponse(500, viaServer!.body!).message,
+  );
+});
+
+test('transport failures inside an RPC error are transient; 400 and 403 never are', () => {
+  for (const body of [
+    'rpc error making call: EOF',
+    'rpc error making call: dial tcp 10.0.0.2:0->10.0.0.1:8300: connect: connection refused',
+    'rpc error making call: read tcp 10.0.0.2:5->10.0.0.1:8300: i/o timeout',
+  ]) {
+    assert.equal(ConsulError.fromResponse(500, body).transient, true, body);
+  }
+  assert.equal(ConsulError.fromResponse(500, 'Name is required').transient, false);
   assert.equal(
     ConsulError.fromResponse(400, 'Bad request: Request decoding failed: x').transient,
     false,
   );
   assert.equal(
-    ConsulError.fromResponse(500, 'rpc error making call: No cluster leader').transient,
-    true,
+    ConsulError.fromResponse(403, 'rpc error making call: Permission denied').transient,
+    false,
   );
   assert.equal(ConsulError.fromResponse(429, 'rate limited').transient, true);
+});
+
+test('a node that left answers `200 null` until its rejoin syncs (recording 10): absent, not an error', async () => {
+  let calls = 0;
+  await withAgent(
+    (_req, _b, res) =>
+      ++calls === 1
+        ? json(res, null)
+        : json(res, { Node: { Node: 'c1' }, Services: { 'web-1': {}, 'web-1-sidecar-proxy': {} } }),
+    async (client) => {
+      assert.equal(await client.catalogNode('c1'), null);
+      assert.deepEqual(await client.catalogNode('c1'), {
+        serviceIds: ['web-1', 'web-1-sidecar-proxy'],
+      });
+    },
+  );
 });
 
 test('leader "" while no leader is elected, then the RPC address', async () => {
