@@ -25,6 +25,7 @@ export class NodeStatusBoard {
   private phase = 'starting';
   private stopping = false;
   private consul: NodeStatus['consul'] = { leader: null, members: null };
+  private degraded: NodeStatus['degraded'] = null;
 
   constructor(
     private readonly identity: NodeIdentity,
@@ -38,6 +39,16 @@ export class NodeStatusBoard {
 
   setConsulView(view: NodeStatus['consul']): void {
     this.consul = view;
+  }
+
+  isDegraded(): boolean {
+    return this.degraded !== null;
+  }
+
+  /** The cluster is lost (reason) or back (null); `since` stays from the first sign of trouble. */
+  setDegraded(reason: string | null): void {
+    if (reason === null) this.degraded = null;
+    else this.degraded = { since: this.degraded?.since ?? new Date().toISOString(), reason };
   }
 
   stageStarted(name: string): void {
@@ -108,6 +119,7 @@ export class NodeStatusBoard {
       ),
       programs,
       consul: { ...this.consul },
+      degraded: this.degraded && { ...this.degraded },
       configEntries: [...this.entries.values()].map((e) => ({ ...e })),
       zombies: this.zombies(),
     };

@@ -1,7 +1,7 @@
 // The life of a node, top to bottom:
-//   preflight -> address -> render -> status endpoint -> consul agent (supervised)
+//   preflight -> status endpoint -> address -> render -> consul agent (supervised)
 //   -> readiness stages -> config entries -> proxies (supervised, gated on Envoy /ready)
-//   -> READY ... until SIGTERM/SIGINT or a program fails for good
+//   -> READY (degraded while the cluster is lost) ... until SIGTERM/SIGINT or a program fails for good
 //   -> stop: not ready, services to maintenance, drain + quit each proxy, deregister, leave.
 // Every step has a deadline; every failure names its stage, the last error and what to check.
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -31,6 +31,17 @@ import {
 } from './supervise/index.ts';
 
 const CONSUL_STAGES = READINESS_STAGES.map((s) => s.name);
+/** How often /status's view of the cluster (leader, members, degraded) is refreshed. */
+const VIEW_REFRESH_MS = 2000;
+/** Maintenance mode gets at most this share of the stop budget (capped at 2 s). */
+const MAINTENANCE_MAX_MS = 2000;
+
+/** One bring-up (the first, or again after consul restarted): aborted when superseded or stopped. */
+interface BringUp {
+  signal: AbortSignal;
+  /** Epoch ms: timeouts.readySeconds from this consul spawn. */
+  deadline: number;
+}
 
 /** Why the node's life ended, and so its exit code. */
 type Outcome =
@@ -51,9 +62,13 @@ class NodeLife {
   private consulClient: ConsulClient | null = null;
   private consul: Program | null = null;
   private proxies: ProxyPlan[] = [];
-  /** Aborts the bring-up in flight (stop requested, or consul restarted under it). */
+  /** Aborted when the node stops: ends setup waits and every bring-up. */
+  private readonly stopping = new AbortController();
+  /** The bring-up in flight; a consul spawn aborts it and starts the next. */
   private bringUp = new AbortController();
-  private requiredStages: string[] = [...CONSUL_STAGES];
+  /** True once the current bring-up reached READY: from then on a lost cluster is "degraded". */
+  private broughtUp = false;
+  private requiredStages: string[] = ['address', ...CONSUL_STAGES];
 
   constructor(
     private readonly spec: NodeSpec,
@@ -85,7 +100,7 @@ class NodeLife {
       logger.info({ signal }, 'stop requested');
       this.end({ kind: 'stop', signal });
       // Whatever the node is waiting for (its address, a stage) ends now.
-      this.bringUp.abort(new Error('stop requested'));
+      this.stopping.abort(new Error('stop requested'));
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
@@ -99,9 +114,13 @@ class NodeLife {
         ? requireExecutable(spec.proxy.envoyBinary, 'proxy.envoyBinary')
         : undefined;
 
-      const address = await this.stage('address', () =>
+      // The status endpoint answers from the first moment, so a long address wait can be read.
+      // Its listen address may be the node's own, not up yet: then it starts once that is known.
+      this.statusServer = await this.startStatusEndpoint({ addressPending: true });
+
+      const address = await this.stage('address', this.stopping.signal, () =>
         discoverAddress(spec.address, {
-          signal: this.bringUp.signal,
+          signal: this.stopping.signal,
           onWait: (message) => {
             this.board.stageWaiting('address', message);
             logger.info({ stage: 'address' }, message);
@@ -121,12 +140,7 @@ class NodeLife {
       await writeRenderedFiles(rendered.files);
       logger.info({ files: rendered.files.map((f) => f.path) }, 'agent config rendered');
 
-      this.statusServer = await startStatusServer({
-        listen: spec.status.listen,
-        getStatus: () => this.board.snapshot(this.requiredStages),
-        logger,
-      });
-      logger.info({ url: this.statusServer.url }, 'status endpoint listening');
+      this.statusServer ??= await this.startStatusEndpoint({ addressPending: false });
 
       const httpAddr = `${address}:${spec.consul.ports.http}`;
       this.consulClient = new ConsulClient({ httpAddr, token: spec.consul.aclToken });
@@ -179,10 +193,15 @@ class NodeLife {
   private onConsulSpawn(entries: ConfigEntry[]): void {
     this.bringUp.abort(new Error('consul restarted'));
     this.bringUp = new AbortController();
+    this.broughtUp = false;
+    this.board.setDegraded(null);
     this.board.resetStages([...CONSUL_STAGES, 'config-entries', 'proxies-ready']);
-    const signal = this.bringUp.signal;
-    this.bringUpNode(entries, signal).catch((err: unknown) => {
-      if (signal.aborted) return;
+    const run: BringUp = {
+      signal: AbortSignal.any([this.stopping.signal, this.bringUp.signal]),
+      deadline: Date.now() + this.spec.timeouts.readySeconds * 1000,
+    };
+    this.bringUpNode(entries, run).catch((err: unknown) => {
+      if (run.signal.aborted) return;
       if (err instanceof StageError) {
         this.end({
           kind: 'fatal',
@@ -199,9 +218,9 @@ class NodeLife {
     });
   }
 
-  private async bringUpNode(entries: ConfigEntry[], signal: AbortSignal): Promise<void> {
+  private async bringUpNode(entries: ConfigEntry[], run: BringUp): Promise<void> {
     const client = this.consulClient!;
-    const deadline = Date.now() + this.spec.timeouts.readySeconds * 1000;
+    const { signal, deadline } = run;
     const target: ReadinessTarget = {
       nodeName: this.spec.nodeName,
       serviceIds: this.spec.services.flatMap((s) =>
@@ -209,7 +228,7 @@ class NodeLife {
       ),
     };
     for (const stage of READINESS_STAGES) {
-      await this.stage(stage.name, () =>
+      await this.stage(stage.name, signal, () =>
         pollUntil(stage.name, () => stage.check(client, target), {
           deadline,
           signal,
@@ -217,11 +236,13 @@ class NodeLife {
           onRetry: (message) => this.board.stageWaiting(stage.name, message),
         }),
       );
+      // /status names the leader from the moment it is known, not a refresh period later.
+      if (stage.name === 'leader-known') await this.refreshConsulView();
     }
 
     if (entries.length > 0) {
       for (const entry of entries) this.board.entryPending(entry.Kind, entry.Name);
-      await this.stage('config-entries', async () => {
+      await this.stage('config-entries', signal, async () => {
         for (const entry of entries) {
           try {
             const result = await applyConfigEntry(client, entry, {
@@ -245,7 +266,7 @@ class NodeLife {
       for (const plan of this.proxies) {
         if (!this.supervisor.get(plan.name)) this.supervisor.add(this.proxyProgram(plan));
       }
-      await this.stage('proxies-ready', async () => {
+      await this.stage('proxies-ready', signal, async () => {
         const timeout = AbortSignal.timeout(Math.max(0, deadline - Date.now()));
         try {
           await this.supervisor.start(
@@ -264,11 +285,17 @@ class NodeLife {
         }
       });
     }
+    this.broughtUp = true;
+    void this.refreshConsulView();
     this.logger.info({ stage: 'ready' }, 'node is READY');
   }
 
-  /** Runs one named stage with timings in the status board and a log line when done. */
-  private async stage<T>(name: string, body: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one named stage with timings in the status board and a log line when done. A stage
+   * aborted by its own signal (superseded by a consul restart, or a stop) is not marked failed:
+   * the board may already show the next run's stage of the same name.
+   */
+  private async stage<T>(name: string, signal: AbortSignal, body: () => Promise<T>): Promise<T> {
     this.board.stageStarted(name);
     try {
       const value = await body();
@@ -276,11 +303,32 @@ class NodeLife {
       this.logger.info({ stage: name, seconds: stage?.durationSeconds }, 'stage done');
       return value;
     } catch (err) {
-      if (!this.bringUp.signal.aborted) {
+      if (!signal.aborted) {
         this.board.stageFinished(name, (err as Error).message);
         this.logger.error({ stage: name, err: (err as Error).message }, 'stage failed');
       }
       throw err;
+    }
+  }
+
+  private async startStatusEndpoint(opts: {
+    addressPending: boolean;
+  }): Promise<StatusServer | null> {
+    const { listen } = this.spec.status;
+    try {
+      return await startStatusServer({
+        listen,
+        getStatus: () => this.board.snapshot(this.requiredStages),
+        logger: this.logger,
+      });
+    } catch (err) {
+      const code = ((err as Error).cause as NodeJS.ErrnoException | undefined)?.code;
+      if (!opts.addressPending || code !== 'EADDRNOTAVAIL') throw err;
+      this.logger.info(
+        { listen },
+        'status endpoint: its address is not up yet; listening once it is',
+      );
+      return null;
     }
   }
 
@@ -293,6 +341,13 @@ class NodeLife {
       args: agentArgs,
       env: this.tokenEnv(),
       restart: 'always',
+      // Ready once its HTTP API answers at all: a run killed after that (kill -9, OOM) served and
+      // is restarted at once; only runs that die before it count towards the crash-loop limit.
+      readiness: {
+        intervalMs: 100,
+        timeoutMs: spec.timeouts.readySeconds * 1000,
+        probe: (signal) => this.consulClient!.answers(signal),
+      },
       // A server leaves only through `consul leave` (it would shrink the quorum); on a plain
       // SIGTERM it exits 1 by design and stays a raft peer (contract §2).
       stopSignal: isServer ? 'SIGTERM' : 'SIGINT',
@@ -352,24 +407,42 @@ class NodeLife {
     return this.spec.consul.aclToken ? { CONSUL_HTTP_TOKEN: this.spec.consul.aclToken } : {};
   }
 
-  /** Leader and member count for /status, refreshed in the background. */
+  /** The cluster view in /status (leader, members, degraded), refreshed in the background. */
   private watchConsulView(): void {
-    const refresh = async () => {
-      const client = this.consulClient;
-      if (!client || this.settled) return;
-      const [leader, members] = await Promise.allSettled([client.leader(), client.members()]);
-      this.board.setConsulView({
-        leader: leader.status === 'fulfilled' && leader.value !== '' ? leader.value : null,
-        members:
-          members.status === 'fulfilled'
-            ? members.value.filter((m) => m.Status === 1).length
-            : null,
-      });
-    };
-    const timer = setInterval(() => void refresh(), 5000);
+    const timer = setInterval(() => void this.refreshConsulView(), VIEW_REFRESH_MS);
     timer.unref();
     void this.outcome.then(() => clearInterval(timer));
-    setTimeout(() => void refresh(), 1000).unref();
+  }
+
+  /**
+   * Once the node is up, a lost leader (servers stopped or unreachable) makes it degraded, not
+   * unready: its proxies keep serving what they have, and an orchestrator acting on readiness
+   * would replace every healthy task of the cluster at once. Before that, the stages say it.
+   */
+  private async refreshConsulView(): Promise<void> {
+    const client = this.consulClient;
+    if (!client || this.settled) return;
+    const [leader, members] = await Promise.allSettled([client.leader(), client.members()]);
+    const leaderAddr = leader.status === 'fulfilled' && leader.value !== '' ? leader.value : null;
+    this.board.setConsulView({
+      leader: leaderAddr,
+      members:
+        members.status === 'fulfilled' ? members.value.filter((m) => m.Status === 1).length : null,
+    });
+    if (!this.broughtUp || this.settled) return;
+    const wasDegraded = this.board.isDegraded();
+    if (leaderAddr !== null) {
+      if (wasDegraded)
+        this.logger.info({ leader: leaderAddr }, 'cluster leader known again: no longer degraded');
+      this.board.setDegraded(null);
+      return;
+    }
+    const why =
+      leader.status === 'rejected' ? (leader.reason as Error).message : 'no cluster leader elected';
+    const reason = `no cluster leader known: ${why}`;
+    if (!wasDegraded)
+      this.logger.warn({ reason }, 'degraded: the node lost its cluster; its proxies keep serving');
+    this.board.setDegraded(reason);
   }
 
   private async setMaintenance(): Promise<void> {
@@ -411,15 +484,24 @@ class NodeLife {
    */
   private async stop(outcome: Outcome): Promise<ExitCode> {
     this.end(outcome);
-    this.bringUp.abort(new Error('stopping'));
+    this.stopping.abort(new Error('stopping'));
     this.board.setPhase('stopping');
     this.board.stageStarted('stop');
     if (outcome.kind === 'fatal') this.logger.error({ err: outcome.message }, 'node failed');
-    const deadlineMs = this.spec.timeouts.stopSeconds * 1000;
+    // One budget for the whole stop: maintenance counts inside it.
+    const deadline = Date.now() + this.spec.timeouts.stopSeconds * 1000;
     if (this.consul?.state === 'ready' || this.consul?.state === 'running') {
-      await Promise.race([this.setMaintenance(), sleep(Math.min(2000, deadlineMs / 4))]);
+      const maintenanceBudget = new AbortController();
+      await Promise.race([
+        this.setMaintenance(),
+        sleep(Math.min(MAINTENANCE_MAX_MS, (deadline - Date.now()) / 4), undefined, {
+          signal: maintenanceBudget.signal,
+        }).catch(() => {}),
+      ]);
+      // The process exits as soon as its work is done: no timer may outlive the race.
+      maintenanceBudget.abort();
     }
-    await this.supervisor.stop({ deadlineMs });
+    await this.supervisor.stop({ deadlineMs: Math.max(0, deadline - Date.now()) });
     this.board.stageFinished('stop');
     this.board.setPhase('stopped');
     await this.statusServer?.close();

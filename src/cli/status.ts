@@ -173,6 +173,9 @@ export function formatStatus(s: NodeStatus, now: number): string {
     ['uptime', duration(s.uptimeSeconds)],
     ['consul', consulView(s.consul)],
   ];
+  if (s.degraded) {
+    summary.push(['degraded', `since ${s.degraded.since}: ${s.degraded.reason}`]);
+  }
   if (typeof s.zombies === 'number' && s.zombies > 0) {
     summary.push(['zombies', `${s.zombies} unreaped children (run under an init, e.g. tini)`]);
   }

@@ -39,6 +39,12 @@ export function renderMetrics(status: NodeStatus): string {
       samples: [{ labels: {}, value: bool(status.ready) }],
     },
     {
+      name: 'meshvisor_degraded',
+      type: 'gauge',
+      help: '1 while the node, ready before, knows no cluster leader (servers lost), else 0.',
+      samples: [{ labels: {}, value: bool(status.degraded != null) }],
+    },
+    {
       name: 'meshvisor_uptime_seconds',
       type: 'gauge',
       help: 'Seconds since meshvisor started.',

@@ -60,6 +60,12 @@ export interface NodeStatus {
   stages: StageStatus[];
   programs: ProgramStatus[];
   consul: { leader: string | null; members: number | null };
+  /**
+   * Set while a node that was ready has lost its cluster (no leader known: servers down or
+   * unreachable). Its proxies keep serving what they have, so readiness stays (an orchestrator
+   * would otherwise replace every healthy task at once); this says what is wrong and since when.
+   */
+  degraded: { since: string; reason: string } | null;
   configEntries: ConfigEntryStatus[];
   /** Zombie children of meshvisor (non-zero only when it runs as PID 1 without an init). */
   zombies: number;

@@ -7,7 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runBundle } from '../helpers/cli.ts';
 import type { TestHost } from '../helpers/netns.ts';
-import { testbed, waitExit, type RunningNode } from '../helpers/mesh-node.ts';
+import {
+  STATUS_PORT,
+  memberStatus,
+  testbed,
+  waitExit,
+  type RunningNode,
+} from '../helpers/mesh-node.ts';
+import { httpService, meshClient, serverSpec } from '../helpers/mesh-specs.ts';
 
 /** `meshvisor run` on a spec built in a fresh folder (removed after the test); returns both. */
 function runWithSpec(
@@ -136,7 +143,7 @@ test('a status port already in use exits 1 with one line naming the address, lea
   assert.deepEqual(host.pids(), [squatter.pid], 'only the squatter is left');
 });
 
-test('SIGTERM while waiting for the address stops at once with exit 0', async (t) => {
+test('while waiting for the address the status endpoint answers; SIGTERM stops at once with exit 0', async (t) => {
   const bed = await testbed(t, 1);
   const host = bed.hosts[0] as TestHost;
   const node = bed.start(host, {
@@ -145,17 +152,69 @@ test('SIGTERM while waiting for the address stops at once with exit 0', async (t
     address: { interface: 'eth9', waitSeconds: 60 },
     consul: { server: { bootstrapExpect: 1 } },
   });
-  // The status endpoint starts once the address is known: the log tells that it is waiting.
-  const deadline = Date.now() + 15_000;
-  while (
-    !node.logs.some((l) => l.stage === 'address' && /eth9/.test(String(l.msg))) &&
-    Date.now() < deadline
-  ) {
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  // The endpoint answers from the first moment: alive, not ready, and what it waits for.
+  const waiting = await node.waitFor(
+    (s) => s.stage === 'address' && /eth9/.test(s.reason ?? ''),
+    15_000,
+    'the address wait in /status',
+  );
+  assert.equal(waiting.ready, false);
+  const url = `http://${host.ip}:${STATUS_PORT}`;
+  assert.equal((await fetch(`${url}/healthz`)).status, 200);
+  const readyz = await fetch(`${url}/readyz`);
+  assert.equal(readyz.status, 503);
+  const body = (await readyz.json()) as { stage: string; reason: string };
+  assert.equal(body.stage, 'address');
+  assert.match(body.reason, /stage address: .*eth9/);
+  const listening = node.logs.filter((l) => l.msg === 'status endpoint listening');
+  assert.equal(listening.length, 1, 'logged once');
+
   const sentAt = Date.now();
   node.child.kill('SIGTERM');
   assert.deepEqual(await waitExit(node, 10_000), { code: 0, signal: null });
   assert.ok(Date.now() - sentAt < 5000, 'stopped without waiting out waitSeconds');
   assert.deepEqual(host.pids(), []);
+});
+
+test("a config entry Consul rejects through a client exits 78 at once with the server's reason", async (t) => {
+  const bed = await testbed(t, 2);
+  const [serverHost, clientHost] = bed.hosts as [TestHost, TestHost];
+  const server = bed.start(serverHost, serverSpec());
+  await server.waitReady(60_000);
+  const node = bed.start(clientHost, {
+    datacenter: 'our_dc',
+    role: 'client',
+    consul: { retryJoin: [serverHost.ip] },
+    // A router needs an http-family protocol; "web" has none. Through a client the server's
+    // reason arrives as "rpc error making call: <reason>" (recording 12): still a rejection.
+    configEntries: [{ Kind: 'service-router', Name: 'web', Routes: [] }],
+    timeouts: { readySeconds: 90, stopSeconds: 10, drainSeconds: 0 },
+  });
+  const started = Date.now();
+  const { exit, failure } = await exitOf(node, 60_000);
+  assert.deepEqual(exit, { code: 78, signal: null });
+  assert.ok(Date.now() - started < 30_000, 'not retried until the readiness deadline');
+  assert.match(
+    failure,
+    /^config-entries: service-router\/web rejected by Consul: discovery chain "web" uses a protocol "tcp" that does not permit advanced routing/,
+  );
+  assert.equal(await memberStatus(serverHost, clientHost.name), 3, 'the client left');
+});
+
+test('a sidecar crash-looping ends the node with exit 1, after it deregistered and left', async (t) => {
+  const bed = await testbed(t, 2);
+  const [serverHost, clientHost] = bed.hosts as [TestHost, TestHost];
+  const server = bed.start(serverHost, serverSpec());
+  await server.waitReady(60_000);
+  // An "Envoy" that dies at once: every run fails before it is ready.
+  const node = bed.start(clientHost, {
+    ...meshClient(serverHost, [httpService('web', 8080)]),
+    proxy: { envoyBinary: '/bin/false' },
+  });
+  const { exit, failure } = await exitOf(node, 60_000);
+  assert.deepEqual(exit, { code: 1, signal: null });
+  assert.match(failure, /sidecar:web-1 (failed for good|failed): crash loop/);
+  assert.equal(await memberStatus(serverHost, clientHost.name), 3, 'the client left');
+  const res = await fetch(`http://${serverHost.ip}:8500/v1/catalog/service/web`);
+  assert.deepEqual(await res.json(), [], 'web is no longer in the catalog');
 });

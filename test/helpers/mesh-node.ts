@@ -193,3 +193,19 @@ export async function killProgramAndWaitReady(
   }
   return { before, after };
 }
+
+/** A node's member status as the server at `server` sees it (1 alive, 3 left, 4 failed). */
+export async function memberStatus(server: TestHost, node: string): Promise<number | undefined> {
+  const res = await fetch(`http://${server.ip}:8500/v1/agent/members`);
+  const members = (await res.json()) as { Name: string; Status: number }[];
+  return members.find((m) => m.Name === node)?.Status;
+}
+
+/** The servers' catalog view of a node: its service IDs sorted, or null when it has no such node. */
+export async function catalogServices(server: TestHost, node: string): Promise<string[] | null> {
+  const res = await fetch(`http://${server.ip}:8500/v1/catalog/node/${node}`);
+  if (res.status !== 200)
+    throw new Error(`catalog/node/${node}: ${res.status} ${await res.text()}`);
+  const body = (await res.json()) as { Services: Record<string, unknown> } | null;
+  return body ? Object.keys(body.Services).sort() : null;
+}

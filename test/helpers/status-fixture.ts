@@ -76,6 +76,7 @@ export function nodeStatus(overrides: Partial<NodeStatus> = {}): NodeStatus {
     ],
     programs: [program('consul', { pid: 42 })],
     consul: { leader: '10.0.1.10:8300', members: 3 },
+    degraded: null,
     configEntries: [{ kind: 'service-defaults', name: 'users', state: 'written', error: null }],
     zombies: 0,
     ...overrides,

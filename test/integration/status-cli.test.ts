@@ -1,16 +1,16 @@
 // `meshvisor status` from the bundle, as a HEALTHCHECK runs it, against a real status server
 // started here with a fabricated NodeStatus.
 //
-// The bundle runs asynchronously (spawn, not test/helpers/cli.ts's spawnSync): the status server
+// The bundle runs asynchronously (runBundleAsync, not spawnSync): the status server
 // lives in this process, and a blocked event loop could not answer the CLI it is waiting for.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { BUNDLE, type CliResult } from '../helpers/cli.ts';
+import { BUNDLE, runBundleAsync } from '../helpers/cli.ts';
 import { createLogger } from '../../src/log.ts';
 import { startStatusServer, type NodeStatus, type StatusServer } from '../../src/status/index.ts';
 import { nodeStatus, program, stage } from '../helpers/status-fixture.ts';
@@ -37,22 +37,6 @@ function mtime(path: string): number {
   } catch {
     return 0;
   }
-}
-
-function runBundleAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    // A clean environment, so a MESHVISOR_STATUS_URL of the machine running the tests is ignored.
-    const child = spawn(process.execPath, [BUNDLE, ...args], {
-      env: { PATH: process.env.PATH, ...env },
-      timeout: 30_000,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
 }
 
 const httpUp = stage('http-up', 'done', {
@@ -244,6 +228,22 @@ test('the table shows identity, readiness, stages, programs and config entries (
     assert.match(out, /^sidecar:users-1 +sidecar +ready +4343 +2 +yes +signal SIGKILL, .+ ago$/m);
     assert.match(out, /^service-defaults\/users +written$/m);
     assert.doesNotMatch(out, / +$/m, 'no trailing spaces');
+    assert.doesNotMatch(out, /^degraded/m);
+  });
+});
+
+test('the table of a ready node that lost its servers says degraded, since when and why', async () => {
+  const degraded = {
+    ...ready,
+    consul: { leader: null, members: 2 },
+    degraded: { since: '2026-01-01T00:10:00.000Z', reason: 'No known Consul servers' },
+  };
+  await withServer(nodeStatus(degraded), async ({ url }) => {
+    const r = await runBundleAsync(['status', '--url', url]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^ready +yes$/m);
+    assert.match(r.stdout, /^consul +no leader known, 2 members$/m);
+    assert.match(r.stdout, /^degraded +since 2026-01-01T00:10:00\.000Z: No known Consul servers$/m);
   });
 });
 

@@ -53,6 +53,7 @@ test('renders every family with HELP and TYPE, samples in status order, exactly'
     stage: 'leader-known',
     reason: 'stage leader-known: No known Consul servers',
     zombies: 2,
+    degraded: { since: '2026-01-01T00:00:01.000Z', reason: 'No known Consul servers' },
   });
 
   assert.equal(
@@ -60,6 +61,9 @@ test('renders every family with HELP and TYPE, samples in status order, exactly'
     `# HELP meshvisor_ready 1 when every stage is done and every program is running and ready, else 0.
 # TYPE meshvisor_ready gauge
 meshvisor_ready 0
+# HELP meshvisor_degraded 1 while the node, ready before, knows no cluster leader (servers lost), else 0.
+# TYPE meshvisor_degraded gauge
+meshvisor_degraded 1
 # HELP meshvisor_uptime_seconds Seconds since meshvisor started.
 # TYPE meshvisor_uptime_seconds gauge
 meshvisor_uptime_seconds 93.25
@@ -105,6 +109,7 @@ test('a node with nothing started yet still declares every family, and ends with
   const families = [...text.matchAll(/^# TYPE (\S+) (gauge|counter)$/gm)].map((m) => m[1]);
   assert.deepEqual(families, [
     'meshvisor_ready',
+    'meshvisor_degraded',
     'meshvisor_uptime_seconds',
     'meshvisor_stage_duration_seconds',
     'meshvisor_program_up',
@@ -115,6 +120,7 @@ test('a node with nothing started yet still declares every family, and ends with
     'meshvisor_zombie_children',
   ]);
   assert.match(text, /^meshvisor_ready 0$/m);
+  assert.match(text, /^meshvisor_degraded 0$/m);
   assert.match(text, /^meshvisor_uptime_seconds 0$/m);
   assert.ok(text.endsWith('\n'));
   assert.ok(!text.includes('{'), 'no labelled sample when there are no stages/programs/entries');
