@@ -1,9 +1,17 @@
 // Running consul doubles for the contract tests: a workspace shaped like the recording's
-// (./configs/*.json adapted to loopback 127.0.77.X and a temp data root), processes that are
-// always killed, HTTP/CLI replay of recorded requests.
+// (./configs/*.json adapted to loopback, 127.0.77.X for 10.77.0.X, and a temp data root),
+// processes that are always killed, HTTP/CLI replay of recorded requests.
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONSUL_DOUBLE } from '../helpers/doubles.ts';
@@ -25,9 +33,14 @@ export const NOT_LOCAL = '192.0.2.99';
 export class Workspace {
   readonly dir = mkdtempSync(join(tmpdir(), 'consul-contract-'));
 
-  constructor() {
-    cpSync(recordingPath('configs'), join(this.dir, 'configs'), { recursive: true });
+  /** `configs`: the recording folder with the agent configs; `localIp`: where its IPs run here. */
+  constructor(
+    configs = 'configs',
+    private readonly localIp: (s: string) => string = toLocalIp,
+  ) {
+    cpSync(recordingPath(configs), join(this.dir, 'configs'), { recursive: true });
     for (const rel of ['configs', 'configs/bad']) {
+      if (!existsSync(join(this.dir, rel))) continue;
       for (const f of readdirSync(join(this.dir, rel))) {
         if (f.endsWith('.json')) this.adapt(join(rel, f));
       }
@@ -36,16 +49,18 @@ export class Workspace {
     writeFileSync(join(this.dir, 'a-regular-file'), '');
   }
 
-  /** IPs → loopback, /var/lib/rec → the workspace, check intervals 5s → 1s. */
+  /** IPs → loopback, /var/lib/rec (/srv/rec) → the workspace, check intervals 5s → 1s. */
   adaptText(text: string): string {
-    // A config without `addresses` would serve HTTP/gRPC on 0.0.0.0: keep it on its own IP so
-    // the suite never collides with other agents on this host (banner shows that IP instead).
-    if (!text.includes('"addresses"')) {
-      const bind = /"bind_addr": "([\d.]+)"/.exec(text)?.[1];
-      if (bind) text = text.replace('"client_addr": "0.0.0.0"', `"client_addr": "${bind}"`);
+    // A config whose `addresses` do not pin both HTTP and gRPC would serve them on 0.0.0.0: keep
+    // it on its own IP so the suite never collides with other agents on this host (banner shows
+    // that IP instead).
+    const pinned = /"addresses":\s*\{([^}]*)\}/.exec(text)?.[1] ?? '';
+    if (!pinned.includes('"http"') || !pinned.includes('"grpc"')) {
+      const bind = /"bind_addr":\s*"([\d.]+)"/.exec(text)?.[1];
+      if (bind) text = text.replace(/"client_addr":\s*"0\.0\.0\.0"/, `"client_addr": "${bind}"`);
     }
-    return toLocalIp(text.replaceAll('10.77.0.99', NOT_LOCAL))
-      .replaceAll('/var/lib/rec', this.dir)
+    return this.localIp(text.replaceAll('10.77.0.99', NOT_LOCAL))
+      .replace(/\/(var\/lib|srv)\/rec\b/g, this.dir)
       .replaceAll('"interval": "5s"', '"interval": "1s"');
   }
 

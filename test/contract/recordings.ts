@@ -48,6 +48,15 @@ export const toLocalIp = (s: string): string => s.replace(/\b10\.77\.0\.(\d+)\b/
 export const toRecordedIp = (s: string): string =>
   s.replace(/\b127\.0\.77\.(\d+)\b/g, '10.77.0.$1');
 
+/**
+ * Recordings 10 and 12 ran in namespaces on 10.88.0.X. Each contract test replays them on a
+ * loopback net of its own (`net`, e.g. 127.0.88), as test files may run in parallel.
+ */
+export const onLoopback =
+  (net: string) =>
+  (s: string): string =>
+    s.replace(/\b10\.88\.0\.(\d+)\b/g, `${net}.$1`);
+
 /** A type signature of a JSON value: keys and value types, recursively. */
 export function shape(v: unknown): string {
   if (v === null) return 'null';

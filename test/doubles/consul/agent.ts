@@ -31,7 +31,7 @@ import { GoJsonError, parseGoJson } from './gojson.ts';
 import type { Reply, Req } from './http.ts';
 import { json, send, sleep, text, toReq } from './http.ts';
 import { Logger, parseLevel } from './log.ts';
-import { handleServerRequest, serverRoute } from './server-api.ts';
+import { handleServerRequest, localReply, serverRoute } from './server-api.ts';
 import type { ServerContext } from './server-api.ts';
 import type {
   CheckDef,
@@ -73,6 +73,7 @@ const T = {
   failure: envMs('CONSUL_DOUBLE_FAILURE_MS', 3000, 7000),
   reconnect: envMs('CONSUL_DOUBLE_RECONNECT_MS', 1000, 30000),
   rpcHold: envMs('CONSUL_DOUBLE_RPC_HOLD_MS', 7000, 7000),
+  reconcile: envMs('CONSUL_DOUBLE_RECONCILE_MS', 80, 200),
   heartbeat: 1000,
   aeRetry: 15000,
 };
@@ -999,10 +1000,14 @@ class Agent {
     this.members.set(m.Name, { member: { ...m, Status: 1 }, node, lastSeen: Date.now() });
     if (!wasAlive) {
       this.log.info('agent.server.serf.lan', `serf: EventMemberJoin: ${m.Name} ${m.Addr}`);
-      if (this.leaderAddr) {
+      // The leader reconciles the serf event a moment later: a (re)joining client already sees
+      // the leader while its node is not in the catalog yet (recording 10).
+      this.later(T.reconcile, () => {
+        const rec = this.members.get(m.Name);
+        if (!this.leaderAddr || rec?.member.Status !== 1) return; // elect() reconciles them
         this.log.info('agent.server', 'member joined, marking health alive', { member: m.Name });
-        (this.catalog as Catalog).reconcileMember(node, true);
-      }
+        (this.catalog as Catalog).reconcileMember(rec.node, true);
+      });
     }
   }
 
@@ -1106,7 +1111,7 @@ class Agent {
         );
         if (res.status !== 200) error = res.body;
       } catch (err) {
-        error = `rpc error getting client: failed to get conn: ${(err as Error).message.replace(/^dial tcp /, `dial tcp ${this.cfg.advertiseAddr}:0->`).replace(`:${s.Port}:`, `:${s.Tags.port ?? 8300}:`)}`;
+        error = this.rpcConnError(err as Error, s);
       }
     }
     if (error) {
@@ -1180,9 +1185,19 @@ class Agent {
     send(res, reply, pretty);
   }
 
+  /** How the client's RPC pool words a server it cannot dial (its RPC port; the link is serf's). */
+  private rpcConnError(err: Error, s: AgentMember): string {
+    const dial = err.message
+      .replace(/^dial tcp /, `dial tcp ${this.cfg.advertiseAddr}:0->`)
+      .replace(`:${s.Port}:`, `:${s.Tags.port ?? 8300}:`);
+    return `rpc error getting client: failed to get conn: ${dial}`;
+  }
+
   /** Forwards a server-side request (or answers it locally on a server). */
   private async forward(r: Req): Promise<Reply> {
     if (this.cfg.server) return handleServerRequest(this.serverContext(), r);
+    const local = localReply(r);
+    if (local) return local;
     const blocking = /^\/v1\/(catalog|health)\//.test(r.path);
     if (!this.server || this.server.failed) {
       return text(
@@ -1211,6 +1226,9 @@ class Agent {
       const headers: Record<string, string> = {};
       for (const h of RELAY_HEADERS)
         if (res.headers[h]) headers[canonHeader(h)] = res.headers[h] as string;
+      // The server's error comes back as the RPC's error, wrapped once by the client's pool;
+      // what the handler answers after the RPC (404 Config entry not found) is not.
+      if (res.status === 500) return text(500, `rpc error making call: ${res.body}`, headers);
       const isJson = (res.headers['content-type'] ?? '').includes('json');
       return {
         status: res.status,
@@ -1219,11 +1237,7 @@ class Agent {
         json: isJson,
       };
     } catch (err) {
-      const port = s.Tags.port ?? '8300';
-      return text(
-        500,
-        `rpc error getting client: failed to get conn: dial tcp ${this.cfg.advertiseAddr}:0->${s.Addr}:${port}: connect: connection refused${(err as Error).message.includes('refused') ? '' : ''}`,
-      );
+      return text(500, this.rpcConnError(err as Error, s));
     }
   }
 

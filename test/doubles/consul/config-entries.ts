@@ -275,6 +275,20 @@ function mismatch(service: string, protocol: string, listener: string): Error {
   );
 }
 
+/** A splitter's own rules; weights count in 0.01 % units of a float32, as 1.10 scales them. */
+function validateSplits(e: ConfigEntry): void {
+  const splits = (e.Splits as JsonObject[] | null) ?? [];
+  if (!splits.length) throw new Error('no splits configured');
+  const scaled = splits.reduce(
+    (sum, s) => sum + Math.round(Math.fround(Math.fround(Number(s.Weight ?? 0)) * 100)),
+    0,
+  );
+  if (scaled !== 100 * 100) {
+    const total = Math.fround(Math.fround(scaled) / 100).toFixed(6);
+    throw new Error(`the sum of all split weights must be 100, not ${total}`);
+  }
+}
+
 /** Validates `e` (normalised) against itself and the other entries; throws the 1.10 message. */
 export function validateEntry(e: ConfigEntry, store: EntryLookup): void {
   if (!e.Name) throw new Error('Name is required');
@@ -304,6 +318,8 @@ export function validateEntry(e: ConfigEntry, store: EntryLookup): void {
       break;
     case 'service-router':
     case 'service-splitter': {
+      // The entry's own rules come before the discovery chain's protocol, as in 1.10.
+      if (e.Kind === 'service-splitter') validateSplits(e);
       const p = serviceProtocol(store, e.Name);
       if (!HTTP_LIKE.has(p)) {
         throw new Error(

@@ -3,6 +3,7 @@
 // double relays them over the internal link (agent.ts).
 import type { JsonObject } from './config.ts';
 import type { Catalog } from './catalog.ts';
+import type { ConfigEntry } from './config-entries.ts';
 import {
   CONFIG_KINDS,
   EntryDecodeError,
@@ -64,6 +65,8 @@ interface Route {
   methods: string[];
   re: RegExp;
   handle: (ctx: ServerContext, req: Req, m: RegExpExecArray) => Promise<Reply>;
+  /** What the receiving agent's HTTP handler rejects itself, before any RPC. */
+  local?: (req: Req) => Reply | undefined;
 }
 
 const intentionsView = (ctx: ServerContext): JsonObject[] =>
@@ -81,24 +84,22 @@ const intentionsView = (ctx: ServerContext): JsonObject[] =>
     })),
   );
 
+/** A PUT /v1/config body decoded as the agent's HTTP handler does it: the entry, or the 400. */
+function decodeEntryBody(
+  body: string,
+): { entry: ConfigEntry; error?: undefined } | { entry?: undefined; error: Reply } {
+  try {
+    return { entry: normalizeEntry(decodeConfigEntry(parseGoJson(body, 'decoder'))) };
+  } catch (err) {
+    if (err instanceof GoJsonError || err instanceof EntryDecodeError)
+      return { error: text(400, `Bad request: Request decoding failed: ${err.message}`) };
+    throw err;
+  }
+}
+
 async function putConfig(ctx: ServerContext, req: Req): Promise<Reply> {
-  let raw: unknown;
-  try {
-    raw = parseGoJson(req.body, 'decoder');
-  } catch (err) {
-    if (err instanceof GoJsonError)
-      return text(400, `Bad request: Request decoding failed: ${err.message}`);
-    throw err;
-  }
-  let entry;
-  try {
-    entry = normalizeEntry(decodeConfigEntry(raw));
-  } catch (err) {
-    if (err instanceof EntryDecodeError) {
-      return text(400, `Bad request: Request decoding failed: ${err.message}`);
-    }
-    throw err;
-  }
+  const { entry, error } = decodeEntryBody(req.body);
+  if (error) return error;
   if (!(await ctx.awaitLeader())) return NO_LEADER;
   try {
     validateEntry(entry, ctx.catalog);
@@ -210,7 +211,12 @@ const ROUTES: Route[] = [
       return read(ctx, req, () => json(ctx.catalog.healthState(state)));
     },
   },
-  { methods: ['PUT'], re: /^\/v1\/config$/, handle: putConfig },
+  {
+    methods: ['PUT'],
+    re: /^\/v1\/config$/,
+    handle: putConfig,
+    local: (req) => decodeEntryBody(req.body).error,
+  },
   {
     methods: ['GET'],
     re: /^\/v1\/config\/([^/]+)$/,
@@ -343,6 +349,15 @@ const ROUTES: Route[] = [
 /** Allowed methods when the path is served here, or undefined when it is not a server path. */
 export function serverRoute(path: string): Route | undefined {
   return ROUTES.find((r) => r.re.test(path));
+}
+
+/**
+ * The answer a client agent gives without its server: what its HTTP handler rejects itself,
+ * the same whether the server is up, down, leaderless or never known (recording 12).
+ */
+export function localReply(req: Req): Reply | undefined {
+  const route = serverRoute(req.path);
+  return route?.methods.includes(req.method) ? route.local?.(req) : undefined;
 }
 
 export async function handleServerRequest(ctx: ServerContext, req: Req): Promise<Reply> {
