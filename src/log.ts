@@ -12,10 +12,10 @@ export type { Logger };
 /** Field names whose values are secrets wherever they appear in a record. */
 const SECRET_PATHS = [
   'token',
-  'aclToken',
+  'tokens',
   'encrypt',
   '*.token',
-  '*.aclToken',
+  '*.tokens',
   '*.encrypt',
   'env.CONSUL_HTTP_TOKEN',
   'env.CONSUL_GOSSIP_KEY',

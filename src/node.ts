@@ -10,6 +10,7 @@ import {
   ConsulClient,
   READINESS_STAGES,
   StageError,
+  StageMemory,
   applyConfigEntry,
   pollUntil,
   type ReadinessTarget,
@@ -19,13 +20,14 @@ import type { Logger } from './log.ts';
 import { AddressError, discoverAddress } from './net/index.ts';
 import { NodeStatusBoard } from './node-status.ts';
 import { renderNode, writeRenderedFiles, type ConfigEntry } from './render/index.ts';
-import type { NodeSpec } from './spec/index.ts';
+import { apiToken, gatewayToken, secretValues, serviceToken, type NodeSpec } from './spec/index.ts';
 import { startStatusServer, type StatusServer } from './status/index.ts';
 import {
   Supervisor,
   countZombieChildren,
   findExecutable,
   parseHclogLine,
+  type ParsedLine,
   type Program,
   type ProgramSpec,
 } from './supervise/index.ts';
@@ -66,6 +68,8 @@ class NodeLife {
   private readonly stopping = new AbortController();
   /** The bring-up in flight; a consul spawn aborts it and starts the next. */
   private bringUp = new AbortController();
+  /** Registrations the agent logged as refused by ACLs: service ID -> the refused accessor. */
+  private readonly aclRefusals = new Map<string, string>();
   /** True once the current bring-up reached READY: from then on a lost cluster is "degraded". */
   private broughtUp = false;
   private requiredStages: string[] = ['address', ...CONSUL_STAGES];
@@ -143,7 +147,7 @@ class NodeLife {
       this.statusServer ??= await this.startStatusEndpoint({ addressPending: false });
 
       const httpAddr = `${address}:${spec.consul.ports.http}`;
-      this.consulClient = new ConsulClient({ httpAddr, token: spec.consul.aclToken });
+      this.consulClient = new ConsulClient({ httpAddr, token: apiToken(spec) });
       this.proxies = planProxies({
         address,
         httpPort: spec.consul.ports.http,
@@ -152,8 +156,10 @@ class NodeLife {
         envoyBinaryPath: envoyPath,
         adminPortBase: spec.proxy.adminPortBase,
         drainSeconds: spec.timeouts.drainSeconds,
-        sidecars: spec.services.filter((s) => s.sidecar).map((s) => ({ serviceId: s.id })),
-        gateways: spec.gateways,
+        sidecars: spec.services
+          .filter((s) => s.sidecar)
+          .map((s) => ({ serviceId: s.id, token: serviceToken(spec, s) })),
+        gateways: spec.gateways.map((g) => ({ ...g, token: gatewayToken(spec, g) })),
       });
       if (rendered.configEntries.length > 0) this.requiredStages.push('config-entries');
       if (this.proxies.length > 0) this.requiredStages.push('proxies-ready');
@@ -194,6 +200,7 @@ class NodeLife {
     this.bringUp.abort(new Error('consul restarted'));
     this.bringUp = new AbortController();
     this.broughtUp = false;
+    this.aclRefusals.clear();
     this.board.setDegraded(null);
     this.board.resetStages([...CONSUL_STAGES, 'config-entries', 'proxies-ready']);
     const run: BringUp = {
@@ -206,9 +213,10 @@ class NodeLife {
         this.end({
           kind: 'fatal',
           message: err.message,
+          // A rejected entry or a token that lacks a permission is the configuration's fault.
           exitCode: err.timedOut
             ? ExitCode.unavailable
-            : err.stage === 'config-entries'
+            : err.denied || err.stage === 'config-entries'
               ? ExitCode.config
               : ExitCode.failed,
         });
@@ -226,13 +234,16 @@ class NodeLife {
       serviceIds: this.spec.services.flatMap((s) =>
         s.sidecar ? [s.id, `${s.id}-sidecar-proxy`] : [s.id],
       ),
+      autoEncrypt: this.spec.role === 'client' && this.spec.consul.tls?.autoEncrypt === true,
+      aclRefusals: this.aclRefusals,
     };
+    const memory = new StageMemory();
     for (const stage of READINESS_STAGES) {
       await this.stage(stage.name, signal, () =>
-        pollUntil(stage.name, () => stage.check(client, target), {
+        pollUntil(stage.name, () => stage.check(client, target, memory), {
           deadline,
           signal,
-          hint: stage.hint,
+          hint: stage.hint(target),
           onRetry: (message) => this.board.stageWaiting(stage.name, message),
         }),
       );
@@ -339,7 +350,8 @@ class NodeLife {
       name: 'consul',
       command: consulPath,
       args: agentArgs,
-      env: this.tokenEnv(),
+      // The agent reads its tokens and the gossip key from the 0600 file, nothing from here.
+      env: this.childEnv(),
       restart: 'always',
       // Ready once its HTTP API answers at all: a run killed after that (kill -9, OOM) served and
       // is restarted at once; only runs that die before it count towards the crash-loop limit.
@@ -352,7 +364,11 @@ class NodeLife {
       // SIGTERM it exits 1 by design and stays a raft peer (contract §2).
       stopSignal: isServer ? 'SIGTERM' : 'SIGINT',
       stopGraceMs: spec.timeouts.stopSeconds * 1000,
-      parseLine: parseHclogLine,
+      parseLine: (line, stream) => {
+        const parsed = parseHclogLine(line, stream);
+        this.noteAclRefusal(parsed);
+        return parsed;
+      },
       stopTrigger: async () => {
         await this.deregisterServices();
         if (isServer) return 'signal';
@@ -369,7 +385,10 @@ class NodeLife {
       name: plan.name,
       command: this.consul!.spec.command,
       args: plan.args,
-      env: this.tokenEnv(),
+      env: { ...this.childEnv(), ...(plan.token ? { CONSUL_HTTP_TOKEN: plan.token } : {}) },
+      // With ACLs, `consul connect envoy` that cannot see its proxy says "No sidecar proxy
+      // registered" (the list is filtered, not denied: recording 11, fact 9), not 403.
+      failureHint: spec.consul.acl?.enabled ? this.proxyTokenHint(plan) : undefined,
       restart: 'always',
       dependsOn: ['consul'],
       stopGraceMs: spec.timeouts.stopSeconds * 1000,
@@ -391,6 +410,29 @@ class NodeLife {
     };
   }
 
+  /** What the token of a proxy needs (the Consul service name, not the ID, is what policies name). */
+  private proxyTokenHint(plan: ProxyPlan): string {
+    const service = this.spec.services.find((s) => s.id === plan.serviceId);
+    const [field, needs] = service
+      ? ['services[].token', `service "${service.name}-sidecar-proxy" write`]
+      : ['gateways[].token', `service "${plan.serviceId}" write`];
+    return `the ACL token this proxy gets (${field}, else consul.acl.tokens.service, else the meshvisor token) needs ${needs}, service_prefix "" read and node_prefix "" read (docs/acl.md)`;
+  }
+
+  /**
+   * "Service registration blocked by ACLs: service=users-1 accessorID=…" (recording 11): the
+   * servers refused the token a service registers with. Right after a join the agent may log it
+   * with an empty accessorID before its tokens resolve: only a resolved accessor is a refusal.
+   */
+  private noteAclRefusal(line: ParsedLine): void {
+    if (line.msg !== 'Service registration blocked by ACLs') return;
+    const service = line.fields?.service;
+    const accessor = line.fields?.accessorID;
+    if (typeof service === 'string' && typeof accessor === 'string' && accessor !== '') {
+      this.aclRefusals.set(service, accessor);
+    }
+  }
+
   /** The built-in proxy is ready when its public listener (the sidecar's port) accepts TCP. */
   private async builtinProxyListening(serviceId: string): Promise<boolean> {
     try {
@@ -402,9 +444,19 @@ class NodeLife {
     }
   }
 
-  /** The ACL token reaches consul's CLI and `consul connect` through the environment, never argv. */
-  private tokenEnv(): Record<string, string> {
-    return this.spec.consul.aclToken ? { CONSUL_HTTP_TOKEN: this.spec.consul.aclToken } : {};
+  /**
+   * What children inherit: meshvisor's environment less every variable carrying a secret of the
+   * spec (the ones that fed `${...}` in secret fields, an inline MESHVISOR_CONFIG_JSON) and less
+   * CONSUL_HTTP_TOKEN: a proxy gets exactly its own token, set by proxyProgram.
+   */
+  private childEnv(): Record<string, undefined> {
+    const secrets = secretValues(this.spec);
+    const dropped = Object.entries(process.env).filter(
+      ([name, value]) =>
+        name === 'CONSUL_HTTP_TOKEN' ||
+        (value !== undefined && secrets.some((secret) => value.includes(secret))),
+    );
+    return Object.fromEntries(dropped.map(([name]) => [name, undefined]));
   }
 
   /** The cluster view in /status (leader, members, degraded), refreshed in the background. */

@@ -8,7 +8,7 @@ export const ExitCode = {
   usage: 64,
   /** A readiness deadline passed, or a binary is missing (EX_UNAVAILABLE). */
   unavailable: 69,
-  /** The node spec is invalid (EX_CONFIG). */
+  /** The configuration is wrong: the spec, a config entry Consul rejects, a token ACLs deny (EX_CONFIG). */
   config: 78,
 } as const;
 

@@ -22,6 +22,13 @@ export async function applyConfigEntry(
         if (await client.writeConfigEntry(entry, current?.ModifyIndex ?? 0)) return 'written';
         throw new NotYet(`${label} changed while it was being written; reading it again`);
       } catch (err) {
+        if (err instanceof ConsulError && err.status === 403) {
+          throw new ConsulError(
+            `${label} denied by Consul's ACLs: ${err.message}; the meshvisor token (consul.acl.tokens.meshvisor, else tokens.agent) needs ${permissionToWrite(entry)} (docs/acl.md)`,
+            403,
+            false,
+          );
+        }
         if (err instanceof ConsulError && !err.transient) {
           throw new ConsulError(`${label} rejected by Consul: ${err.message}`, err.status, false);
         }
@@ -30,6 +37,21 @@ export async function applyConfigEntry(
     },
     { ...options, hint: `that the servers have a leader; the entry ${label}` },
   );
+}
+
+/** What Consul 1.10 demands to write an entry (recording 11, f-limited-tokens/matrix.summary.json). */
+export function permissionToWrite(entry: ConfigEntryBody): string {
+  switch (entry.Kind) {
+    case 'proxy-defaults':
+    case 'ingress-gateway':
+    case 'terminating-gateway':
+    case 'mesh':
+      return 'operator = "write"';
+    case 'service-intentions':
+      return `intentions = "write" on service "${entry.Name}"`;
+    default:
+      return `service "${entry.Name}" write`;
+  }
 }
 
 /**

@@ -15,6 +15,8 @@ export class StageError extends Error {
     message: string,
     /** True when the deadline passed (exit 69); false when Consul rejected a request. */
     readonly timedOut: boolean,
+    /** Consul's ACLs denied it (403): a token lacks a permission, a configuration problem. */
+    readonly denied = false,
   ) {
     super(message);
     this.name = 'StageError';
@@ -53,7 +55,10 @@ export async function pollUntil<T>(
     } catch (err) {
       if (options.signal.aborted) throw options.signal.reason;
       const message = (err as Error).message;
-      if (!isRetryable(err)) throw new StageError(stage, `${stage}: ${message}`, false);
+      if (!isRetryable(err)) {
+        const denied = err instanceof ConsulError && err.status === 403;
+        throw new StageError(stage, `${stage}: ${message}`, false, denied);
+      }
       lastError = message;
       options.onRetry?.(message);
     }

@@ -11,8 +11,8 @@ export interface ProxyPlanInput {
   envoyBinaryPath?: string;
   adminPortBase: number;
   drainSeconds: number;
-  sidecars: { serviceId: string }[];
-  gateways: { kind: 'ingress'; name: string; port: number }[];
+  sidecars: { serviceId: string; token?: string }[];
+  gateways: { kind: 'ingress'; name: string; port: number; token?: string }[];
 }
 
 export interface ProxyPlan {
@@ -25,6 +25,8 @@ export interface ProxyPlan {
   adminAddress: string | null;
   /** The service the proxy fronts (sidecar) or registers (gateway). */
   serviceId: string;
+  /** The ACL token it gets as CONSUL_HTTP_TOKEN (never in argv); undefined without ACLs. */
+  token: string | undefined;
 }
 
 export function planProxies(input: ProxyPlanInput): ProxyPlan[] {
@@ -46,13 +48,14 @@ export function planProxies(input: ProxyPlanInput): ProxyPlan[] {
   ];
   let nextAdminPort = input.adminPortBase;
 
-  const sidecars = input.sidecars.map(({ serviceId }): ProxyPlan => {
+  const sidecars = input.sidecars.map(({ serviceId, token }): ProxyPlan => {
     const name = `sidecar:${serviceId}`;
     if (input.mode === 'builtin') {
       return {
         name,
         kind: 'sidecar',
         serviceId,
+        token,
         adminAddress: null,
         args: [
           'connect',
@@ -69,6 +72,7 @@ export function planProxies(input: ProxyPlanInput): ProxyPlan[] {
       name,
       kind: 'sidecar',
       serviceId,
+      token,
       adminAddress: `127.0.0.1:${adminPort}`,
       args: ['connect', 'envoy', '-sidecar-for', serviceId, ...envoyFlags(adminPort)],
     };
@@ -81,6 +85,7 @@ export function planProxies(input: ProxyPlanInput): ProxyPlan[] {
       name: `gateway:${gateway.name}`,
       kind: 'gateway',
       serviceId: gateway.name,
+      token: gateway.token,
       adminAddress: `127.0.0.1:${adminPort}`,
       args: [
         'connect',

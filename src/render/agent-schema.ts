@@ -15,6 +15,7 @@ const ServiceDefinitionSchema = z.strictObject({
   id: z.string(),
   name: z.string(),
   port: z.number().int(),
+  token: z.string().optional(),
   check: z
     .strictObject({
       http: z.string().url(),
@@ -73,7 +74,23 @@ export const AgentConfigSchema = z.strictObject({
       z.strictObject({ allow_tls: z.literal(true) }),
     ])
     .optional(),
-  acl: z.strictObject({ tokens: z.strictObject({ agent: z.string() }) }).optional(),
+  acl: z
+    .strictObject({
+      enabled: z.boolean(),
+      default_policy: z.enum(['allow', 'deny']),
+      tokens: z
+        .strictObject({
+          // 1.10 spellings; initial_management/agent_recovery only for consul.version >= 1.11.
+          master: z.string(),
+          agent_master: z.string(),
+          initial_management: z.string(),
+          agent_recovery: z.string(),
+          agent: z.string(),
+          default: z.string(),
+        })
+        .partial(),
+    })
+    .optional(),
   services: z.array(ServiceDefinitionSchema).optional(),
   leave_on_terminate: z.boolean(),
   disable_update_check: z.literal(true),

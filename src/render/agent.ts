@@ -1,12 +1,14 @@
 // The agent config file, <configDir>/meshvisor.json: a view of the spec, the agent template,
 // a check against the keys Consul accepts, then consul.extraConfig merged over it.
 import type { NodeSpec, ServiceSpec } from '../spec/index.ts';
-import { ServerOptionsSchema } from '../spec/index.ts';
+import { ServerOptionsSchema, serviceToken } from '../spec/index.ts';
 import { AgentConfigSchema } from './agent-schema.ts';
 import { renderTemplate } from './templates.ts';
 
 /** The first Consul release that reads TLS settings from `tls.defaults` (top-level is deprecated). */
 const TLS_BLOCK_SINCE = [1, 12] as const;
+/** The first release that names the bootstrap tokens initial_management/agent_recovery; 1.10 rejects them. */
+const ACL_RENAMED_TOKENS_SINCE = [1, 11] as const;
 
 export function renderAgentConfig(spec: NodeSpec, address: string): Record<string, unknown> {
   const { consul } = spec;
@@ -28,8 +30,8 @@ export function renderAgentConfig(spec: NodeSpec, address: string): Record<strin
       ...consul.tls,
       nested: versionAtLeast(consul.version, TLS_BLOCK_SINCE),
     },
-    aclToken: consul.aclToken,
-    services: spec.services.map(serviceView),
+    acl: aclView(spec),
+    services: spec.services.map((service) => serviceView(service, serviceToken(spec, service))),
     // Clients leave on SIGTERM too (Consul's default, made explicit): if meshvisor itself is
     // killed mid-stop, the node still shows "left" and its services leave the catalog. A server
     // does not: leaving shrinks the raft quorum, and a restarted server task must rejoin as the
@@ -40,11 +42,30 @@ export function renderAgentConfig(spec: NodeSpec, address: string): Record<strin
   return mergeConfig(rendered, consul.extraConfig);
 }
 
-function serviceView(service: ServiceSpec) {
+/** The acl block; token keys as the agent's version spells them (recording 11/00). */
+function aclView(spec: NodeSpec) {
+  const acl = spec.consul.acl;
+  if (!acl) return undefined;
+  const renamed = versionAtLeast(spec.consul.version, ACL_RENAMED_TOKENS_SINCE);
+  const { initialManagement, agentRecovery, agent, default: anonymous } = acl.tokens;
+  const tokens = Object.fromEntries(
+    Object.entries({
+      [renamed ? 'initial_management' : 'master']: initialManagement,
+      [renamed ? 'agent_recovery' : 'agent_master']: agentRecovery,
+      agent,
+      default: anonymous,
+    }).filter(([, value]) => value !== undefined),
+  );
+  return { enabled: acl.enabled, defaultPolicy: acl.defaultPolicy, tokens };
+}
+
+function serviceView(service: ServiceSpec, token: string | undefined) {
   return {
     id: service.id,
     name: service.name,
     port: service.port,
+    // The sidecar inherits its service's token (recording 11, fact 8).
+    token,
     check: service.check && {
       ...service.check,
       // A path is a path on the service itself, reached on loopback as Consul's checks are.

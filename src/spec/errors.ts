@@ -19,6 +19,12 @@ export class SpecError extends Error {
   }
 }
 
+/** Fields of earlier releases, and what replaced them. */
+const RENAMED: Record<string, string> = {
+  'consul.aclToken':
+    'replaced by consul.acl.tokens.agent (the agent) and consul.acl.tokens.meshvisor (its API calls, default: agent); see docs/acl.md',
+};
+
 /** Field names known at a path of the spec, for "did you mean" hints on unknown keys. */
 export type KnownKeys = (path: readonly PropertyKey[]) => string[];
 
@@ -31,10 +37,14 @@ export function problemsFromIssues(
     const path = [...prefix, ...issue.path];
     switch (issue.code) {
       case 'unrecognized_keys':
-        return issue.keys.map((key) => ({
-          path: formatPath([...path, key]),
-          message: `unknown key${suggestion(key, knownKeys(path))}`,
-        }));
+        return issue.keys.map((key) => {
+          const full = formatPath([...path, key]);
+          const renamed = RENAMED[full];
+          return {
+            path: full,
+            message: renamed ?? `unknown key${suggestion(key, knownKeys(path))}`,
+          };
+        });
       case 'invalid_union': {
         // Report the branch the input was meant for: the one that got past the type check.
         const meant = issue.errors.filter(

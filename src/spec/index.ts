@@ -19,3 +19,4 @@ export {
 export { loadSpec, parseSpec, specJsonSchema, type SpecSource } from './load.ts';
 export { SpecError, type SpecProblem } from './errors.ts';
 export { AGENT_KEYS_SET_BY_SPEC, formatPath } from './rules.ts';
+export { apiToken, gatewayToken, secretValues, serviceToken } from './tokens.ts';

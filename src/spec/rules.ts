@@ -41,7 +41,8 @@ export const AGENT_KEYS_SET_BY_SPEC: Readonly<Record<string, string>> = {
   'tls.defaults': 'consul.tls',
   'auto_encrypt.tls': 'consul.tls.autoEncrypt',
   'auto_encrypt.allow_tls': 'consul.tls.autoEncrypt',
-  'acl.tokens.agent': 'consul.aclToken',
+  acl: 'consul.acl',
+  'acl.tokens.agent': 'consul.acl.tokens.agent',
   'connect.enabled': '(always true: the mesh needs Connect)',
   services: 'services',
   service: 'services',
@@ -60,6 +61,7 @@ export function checkNode(spec: ParsedNodeSpec, ctx: z.RefinementCtx): void {
     ctx.addIssue({ code: 'custom', path, message, input: undefined });
   checkRole(spec, problem);
   checkTls(spec, problem);
+  checkAcl(spec, problem);
   checkNames(spec, problem);
   checkPorts(spec, problem);
   checkGateways(spec, problem);
@@ -109,6 +111,29 @@ function checkTls(spec: ParsedNodeSpec, problem: Report): void {
   }
   if (spec.role === 'client' && tls.verifyIncoming && !tls.certFile && !tls.autoEncrypt) {
     problem(at('certFile'), 'verifyIncoming needs a certificate: set certFile or autoEncrypt');
+  }
+}
+
+function checkAcl(spec: ParsedNodeSpec, problem: Report): void {
+  const acl = spec.consul.acl;
+  if (!acl?.enabled) {
+    spec.services.forEach((s, i) => {
+      if (s.token) problem(['services', i, 'token'], 'needs consul.acl (ACLs are off)');
+    });
+    spec.gateways.forEach((g, i) => {
+      if (g.token) problem(['gateways', i, 'token'], 'needs consul.acl (ACLs are off)');
+    });
+    return;
+  }
+  const at = (field: string): Path => ['consul', 'acl', 'tokens', field];
+  if (spec.role === 'client' && acl.tokens.initialManagement) {
+    problem(at('initialManagement'), 'only servers bootstrap ACLs; a client never holds it');
+  }
+  if (acl.defaultPolicy === 'deny' && acl.tokens.agent === undefined) {
+    problem(
+      at('agent'),
+      'required with defaultPolicy deny: the agent registers its node with it (docs/acl.md)',
+    );
   }
 }
 

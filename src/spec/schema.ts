@@ -83,6 +83,52 @@ export const TlsSchema = z.strictObject({
     .describe('Clients: auto_encrypt.tls; servers: auto_encrypt.allow_tls.'),
 });
 
+const secret = z.string().min(1, 'must not be empty');
+
+export const AclTokensSchema = z
+  .strictObject({
+    initialManagement: secret
+      .optional()
+      .describe(
+        'Servers: the management token ACLs bootstrap with (1.10: acl.tokens.master; 1.11+: initial_management) (secret).',
+      ),
+    agentRecovery: secret
+      .optional()
+      .describe(
+        'Local agent operations while no server answers (1.10: acl.tokens.agent_master; 1.11+: agent_recovery) (secret).',
+      ),
+    agent: secret
+      .optional()
+      .describe("acl.tokens.agent: the agent's own token, for its node and anti-entropy (secret)."),
+    default: secret
+      .optional()
+      .describe(
+        'acl.tokens.default: what requests without a token act as; rarely wanted (secret).',
+      ),
+    meshvisor: secret
+      .optional()
+      .describe(
+        "meshvisor's own API calls (readiness, config entries, maintenance, deregistration, leave). Default: agent (secret).",
+      ),
+    service: secret
+      .optional()
+      .describe(
+        'What services, sidecars and gateways register with, and their proxies get, unless they set their own token. Default: meshvisor (secret).',
+      ),
+  })
+  .describe('The tokens a node uses; docs/acl.md gives the policy each one needs.');
+
+export const AclSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe('acl.enabled; every agent of a datacenter agrees.'),
+    defaultPolicy: z
+      .enum(['allow', 'deny'])
+      .default('deny')
+      .describe('acl.default_policy: what a token may do beyond its policies.'),
+    tokens: AclTokensSchema.prefault({}),
+  })
+  .describe('ACLs (docs/acl.md).');
+
 /** A gossip key is the base64 of 32 random bytes (`consul keygen`). */
 function isGossipKey(value: string): boolean {
   return (
@@ -119,11 +165,7 @@ export const ConsulSchema = z.strictObject({
     .optional()
     .describe('Gossip encryption key (secret).'),
   tls: TlsSchema.optional(),
-  aclToken: z
-    .string()
-    .min(1, 'must not be empty')
-    .optional()
-    .describe("The agent's ACL token (acl.tokens.agent) and meshvisor's API token (secret)."),
+  acl: AclSchema.optional(),
   extraConfig: z
     .record(z.string(), z.unknown())
     .default({})
@@ -163,6 +205,11 @@ export const ServiceSchema = z
     protocol: protocol.optional().describe('Set: a service-defaults config entry is written.'),
     check: CheckSchema.optional(),
     sidecar: SidecarSchema.optional().describe('Present: a Connect sidecar and its proxy.'),
+    token: secret
+      .optional()
+      .describe(
+        'ACL token the service and its sidecar register with, and its proxy gets. Default: consul.acl.tokens.service (secret).',
+      ),
   })
   .transform((service) => ({ ...service, id: service.id ?? service.name }));
 
@@ -207,6 +254,11 @@ export const GatewaySchema = z.strictObject({
   name: safeName,
   port: port.describe("The gateway's registered address port (-address IP:PORT)."),
   listeners: z.array(ListenerSchema).min(1, 'must have at least one listener'),
+  token: secret
+    .optional()
+    .describe(
+      'ACL token the gateway registers with and its Envoy gets. Default: consul.acl.tokens.service (secret).',
+    ),
 });
 
 /** Config entry kinds Consul 1.10 knows, in the order they are written (dependencies first). */

@@ -10,9 +10,10 @@ import { execa } from 'execa';
 import type { Logger } from '../log.ts';
 import { backoffDelay, RestartWindow } from './backoff.ts';
 import { killTree, signalGroup, snapshotTree } from './kill-tree.ts';
-import { StreamRelay } from './log-relay.ts';
+import { parseOutputLine, StreamRelay } from './log-relay.ts';
 import type {
   ExitInfo,
+  OutputStream,
   ProgramSnapshot,
   ProgramSpec,
   ProgramState,
@@ -73,6 +74,8 @@ export class Program extends EventEmitter {
   readonly #window: RestartWindow;
   #recentExits: ExitInfo[] = [];
   #droppedLogLines = 0;
+  /** The child's last line on stderr: a crash loop's reason quotes it (what the program said). */
+  #lastStderrLine: string | null = null;
   #fatalReason: string | null = null;
   #stopRequested = false;
   #restartsHeld = false;
@@ -248,7 +251,10 @@ export class Program extends EventEmitter {
     }
     const relayOptions = {
       logger: this.#logger,
-      parseLine: spec.parseLine,
+      parseLine: (line: string, stream: OutputStream) => {
+        if (stream === 'stderr' && line.trim() !== '') this.#lastStderrLine = line.trim();
+        return spec.parseLine ? spec.parseLine(line, stream) : parseOutputLine(line);
+      },
       onDrop: () => this.#droppedLogLines++,
     };
     let onExit!: (info: ExitInfo) => void;
@@ -351,8 +357,10 @@ export class Program extends EventEmitter {
       if (this.#window.isExhausted()) {
         const { maxRestarts, windowMs } = this.#window;
         const exits = this.#recentExits.slice(-maxRestarts - 1).map(describeExit);
+        const said = this.#lastStderrLine ? `; its last words: ${this.#lastStderrLine}` : '';
+        const hint = this.spec.failureHint ? `; check: ${this.spec.failureHint}` : '';
         this.#fail(
-          `crash loop: ${maxRestarts} restarts within ${windowMs / 1000}s, each dying before it was ready; last exits: ${exits.join(', ') || 'none (spawn failed)'}`,
+          `crash loop: ${maxRestarts} restarts within ${windowMs / 1000}s, each dying before it was ready; last exits: ${exits.join(', ') || 'none (spawn failed)'}${said}${hint}`,
         );
         return;
       }

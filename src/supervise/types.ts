@@ -57,6 +57,8 @@ export interface ProgramSpec {
   backoff?: { initialMs?: number; maxMs?: number; resetAfterMs?: number };
   /** Default: 5 restarts within 60 s, and the next failure is fatal. */
   crashLoop?: { maxRestarts?: number; windowMs?: number };
+  /** What to check when it crash-loops; appended to the fatal reason. */
+  failureHint?: string;
   /** Turns an output line into a record; lines it throws on are relayed the default way. */
   parseLine?: (line: string, stream: OutputStream) => ParsedLine;
 }

@@ -32,9 +32,12 @@ test(`a client restarted ${RESTARTS} times in a row comes back READY each time, 
   const clientSpec = meshClient(serverHost, [httpService('web', 8080)], { drainSeconds: 0 });
 
   let ready = 0;
+  const readyMs: number[] = [];
   for (let run = 1; run <= RESTARTS; run++) {
+    const started = Date.now();
     const client = bed.start(clientHost, clientSpec);
     await client.waitReady(60_000);
+    readyMs.push(Date.now() - started);
     // At READY, not a moment later: the first sync is done, peers can see every service.
     assert.deepEqual(
       await catalogServices(serverHost, clientHost.name),
@@ -46,6 +49,7 @@ test(`a client restarted ${RESTARTS} times in a row comes back READY each time, 
     assert.equal(await memberStatus(serverHost, clientHost.name), 3, `run ${run}: left`);
   }
   assert.equal(ready, RESTARTS);
+  t.diagnostic(`${ready}/${RESTARTS} READY; start -> READY ms: ${summary(readyMs)}`);
   await stopAndExpectClean(server);
 });
 
@@ -61,11 +65,17 @@ test(`${KILLS} kill -9s of ready programs (consul and sidecars, alternating) nev
   await client.waitReady(60_000);
 
   const sidecars = ['sidecar:users-1', 'sidecar:activities-1'];
+  const backMs: Record<string, number[]> = { consul: [], sidecar: [] };
   for (let kill = 0; kill < KILLS; kill++) {
     const victim =
       kill % 2 === 0 ? 'consul' : (sidecars[Math.floor(Math.random() * sidecars.length)] as string);
+    const killedAt = Date.now();
     await killProgramAndWaitReady(client, victim, 60_000);
+    backMs[victim === 'consul' ? 'consul' : 'sidecar']!.push(Date.now() - killedAt);
   }
+  t.diagnostic(
+    `${KILLS}/${KILLS} READY again; kill -9 -> READY ms: consul ${summary(backMs.consul!)}; sidecar ${summary(backMs.sidecar!)}`,
+  );
   const after = await client.status();
   assert.equal(after.ready, true);
   assert.equal(after.zombies, 0);
@@ -83,3 +93,9 @@ test(`${KILLS} kill -9s of ready programs (consul and sidecars, alternating) nev
   assert.equal(await catalogServices(serverHost, clientHost.name), null);
   await stopAndExpectClean(server);
 });
+
+/** min / median / max of a list of durations, for the test's diagnostics (no timing asserted). */
+function summary(ms: number[]): string {
+  const sorted = [...ms].sort((a, b) => a - b);
+  return `min ${sorted[0]}, median ${sorted[Math.floor(sorted.length / 2)]}, max ${sorted.at(-1)}`;
+}

@@ -194,9 +194,18 @@ export async function killProgramAndWaitReady(
   return { before, after };
 }
 
-/** A node's member status as the server at `server` sees it (1 alive, 3 left, 4 failed). */
-export async function memberStatus(server: TestHost, node: string): Promise<number | undefined> {
-  const res = await fetch(`http://${server.ip}:8500/v1/agent/members`);
+/**
+ * A node's member status as the server at `server` sees it (1 alive, 3 left, 4 failed); with
+ * ACLs a token that may read nodes (without one the list is filtered).
+ */
+export async function memberStatus(
+  server: TestHost,
+  node: string,
+  token?: string,
+): Promise<number | undefined> {
+  const res = await fetch(`http://${server.ip}:8500/v1/agent/members`, {
+    headers: token ? { 'X-Consul-Token': token } : {},
+  });
   const members = (await res.json()) as { Name: string; Status: number }[];
   return members.find((m) => m.Name === node)?.Status;
 }

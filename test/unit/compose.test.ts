@@ -4,7 +4,9 @@
 // and listens where the spec registers it, its UPSTREAMS match the sidecar's upstreams, ports
 // never collide inside one namespace, the ingress listener is published on localhost:8080, and
 // Docker's stop grace period outlasts meshvisor's ordered stop. The specs use only the node
-// spec's field names (docs: design "Node spec").
+// spec's field names (docs: design "Node spec"). The opt-in ACL overlay (deploy/compose/acl.yml)
+// mounts, over each node's spec, the same spec plus consul.acl from deploy/compose/specs-acl/,
+// and every token anywhere is a `${VAR}` the environment fills, never a literal.
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +17,8 @@ import { loadSpec } from '../../src/spec/index.ts';
 const ROOT = new URL('../../', import.meta.url);
 const read = (path: string): string => readFileSync(new URL(path, ROOT), 'utf8');
 const SPEC_DIR = 'deploy/compose/specs/';
+const ACL_SPEC_DIR = 'deploy/compose/specs-acl/';
+const ACL_OVERLAY = 'deploy/compose/acl.yml';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Obj = { [key: string]: Json };
@@ -260,4 +264,92 @@ describe('docker-compose.yml', () => {
       for (const p of svc.ports ?? []) assert.match(p, /^127\.0\.0\.1:/, `${name}: ${p}`);
     }
   });
+});
+
+/** Every ACL token field a spec sets, by path: consul.acl.tokens.*, services[].token, gateways[].token. */
+function tokenFields(spec: Obj): [string, Json][] {
+  const consul = isObj(spec.consul) ? spec.consul : {};
+  const acl = isObj(consul.acl) ? consul.acl : {};
+  const tokens = isObj(acl.tokens) ? acl.tokens : {};
+  const fields: [string, Json | undefined][] = [
+    ...Object.entries(tokens).map(([k, v]): [string, Json] => [`consul.acl.tokens.${k}`, v]),
+    ...arr(spec.services).map((s, i): [string, Json | undefined] => [
+      `services[${i}].token`,
+      obj(s, 'service').token,
+    ]),
+    ...arr(spec.gateways).map((g, i): [string, Json | undefined] => [
+      `gateways[${i}].token`,
+      obj(g, 'gateway').token,
+    ]),
+  ];
+  return fields.filter((f): f is [string, Json] => f[1] !== undefined);
+}
+
+/** The spec without consul.acl: what an ACL spec must share with its plain twin. */
+function withoutAcl(spec: Obj): Obj {
+  const consul = { ...obj(spec.consul, 'consul') };
+  delete consul.acl;
+  return { ...spec, consul };
+}
+
+describe('the dev mesh with ACLs (deploy/compose/acl.yml, deploy/compose/specs-acl)', () => {
+  const overlay = parse(read(ACL_OVERLAY)) as { services: Record<string, ComposeService> };
+  const aclFiles = readdirSync(new URL(ACL_SPEC_DIR, ROOT)).filter((f) => /\.ya?ml$/.test(f));
+  const aclSpecs = new Map(aclFiles.map((f) => [f, obj(parse(read(ACL_SPEC_DIR + f)), f)]));
+  const VAR = /^\$\{([A-Z_][A-Z0-9_]*)\}$/;
+
+  it('runs without ACLs by default: no plain spec has consul.acl or a token', () => {
+    for (const [file, spec] of specs) {
+      assert.equal(obj(spec.consul, 'consul').acl, undefined, file);
+      assert.deepEqual(tokenFields(spec), [], file);
+    }
+  });
+
+  it('mounts, for every node, its ACL spec where MESHVISOR_CONFIG points, read-only', () => {
+    const mounted = nodes();
+    assert.deepEqual(Object.keys(overlay.services).sort(), mounted.map((n) => n.service).sort());
+    for (const node of mounted) {
+      const svc = overlay.services[node.service]!;
+      const target = node.compose.environment!.MESHVISOR_CONFIG!;
+      const mounts = (svc.volumes ?? []).filter((v) => v.split(':')[1] === target);
+      assert.deepEqual(mounts, [`./${ACL_SPEC_DIR}${node.file}:${target}:ro`], node.service);
+      assert.ok(aclSpecs.has(node.file), `${ACL_SPEC_DIR}${node.file} does not exist`);
+    }
+    assert.deepEqual([...aclSpecs.keys()].sort(), [...specs.keys()].sort());
+  });
+
+  it('passes each token variable from the environment, never a literal', () => {
+    for (const [name, svc] of Object.entries(overlay.services)) {
+      const env = svc.environment ?? {};
+      assert.ok(Object.keys(env).length > 0, `${name}: no token variable`);
+      for (const [key, value] of Object.entries(env)) {
+        // `${CONSUL_DEV_TOKEN:?message}`: compose refuses to start when it is not set.
+        assert.match(value, new RegExp(`^\\$\\{${key}:\\?[^}]+\\}$`), `${name}: ${key}`);
+      }
+    }
+  });
+
+  for (const [file, spec] of aclSpecs) {
+    it(`${file} is ${SPEC_DIR}${file} plus consul.acl (deny), its tokens \${VAR}s`, async () => {
+      assert.deepEqual(withoutAcl(spec), withoutAcl(specs.get(file)!));
+      const acl = obj(obj(spec.consul, 'consul').acl, 'consul.acl');
+      assert.equal(acl.defaultPolicy, 'deny');
+      const fields = tokenFields(spec);
+      assert.ok(fields.length > 0, 'no token');
+      const variables = new Set<string>();
+      for (const [path, value] of fields) {
+        const variable = VAR.exec(String(value))?.[1];
+        assert.ok(variable, `${path}: ${JSON.stringify(value)} is not a \${VAR} reference`);
+        variables.add(variable);
+      }
+      const service = nodes().find((n) => n.file === file)!.service;
+      const passed = Object.keys(overlay.services[service]?.environment ?? {});
+      assert.deepEqual([...variables].sort(), passed.sort(), 'variables the overlay passes');
+      const path = fileURLToPath(new URL(ACL_SPEC_DIR + file, ROOT));
+      const env = Object.fromEntries(passed.map((v) => [v, `dev-${v}`]));
+      const loaded = await loadSpec({ env: { ...env, MESHVISOR_CONFIG: path } });
+      assert.equal(loaded.consul.acl?.enabled, true);
+      assert.equal(loaded.role, spec.role);
+    });
+  }
 });

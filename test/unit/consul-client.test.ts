@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -13,6 +13,8 @@ import {
   applyConfigEntry,
   entryMatches,
   pollUntil,
+  READINESS_STAGES,
+  StageMemory,
 } from '../../src/consul/index.ts';
 
 const RECORDINGS_12 = fileURLToPath(
@@ -341,5 +343,70 @@ test("applyConfigEntry fails at once, naming the entry and Consul's reason, when
       `config-entries: ingress-gateway/ingress-service rejected by Consul: ${reason}`,
     );
     assert.equal(store.puts.length, 1);
+  });
+});
+
+describe('readiness with ACLs (recording 11)', () => {
+  const stage = (name: string) => READINESS_STAGES.find((s) => s.name === name)!;
+  const target = (refusals: [string, string][] = []) => ({
+    nodeName: 'cluster-1',
+    serviceIds: ['users-1', 'users-1-sidecar-proxy'],
+    autoEncrypt: false,
+    aclRefusals: new Map(refusals),
+  });
+
+  test('http-up: 403 while the cluster has no leader is "not yet"; one that outlasts the token resolution with a leader is a denial naming the permission', async () => {
+    let leader = '';
+    let now = 0;
+    const memory = new StageMemory(() => now);
+    await withAgent(
+      (req, _b, res) =>
+        req.url === '/v1/status/leader' ? json(res, leader) : text(res, 403, 'ACL not found'),
+      async (client) => {
+        await assert.rejects(stage('http-up').check(client, target(), memory), (err: unknown) => {
+          assert.ok(err instanceof NotYet);
+          assert.match(
+            err.message,
+            /^ACL not found: ACL tokens resolve only once the servers have a leader/,
+          );
+          return true;
+        });
+        leader = '10.88.0.10:8300';
+        await assert.rejects(stage('http-up').check(client, target(), memory), NotYet);
+        now += 5000;
+        await assert.rejects(stage('http-up').check(client, target(), memory), (err: unknown) => {
+          assert.ok(err instanceof ConsulError && err.status === 403 && !err.transient);
+          assert.match(
+            err.message,
+            /GET \/v1\/agent\/self: ACL not found: .* needs agent "cluster-1" read/,
+          );
+          return true;
+        });
+      },
+    );
+  });
+
+  test('node-synced: a registration the agent logged as blocked by ACLs fails at once, naming the token', async () => {
+    await withAgent(
+      (_req, _b, res) => json(res, { Node: { Node: 'cluster-1' }, Services: {} }),
+      async (client) => {
+        await assert.rejects(
+          stage('node-synced').check(client, target(), new StageMemory()),
+          NotYet,
+        );
+        const refused = target([['users-1', '00000000-0000-0000-0000-000000000002']]);
+        await assert.rejects(
+          stage('node-synced').check(client, refused, new StageMemory()),
+          (err: unknown) => {
+            assert.ok(err instanceof ConsulError && err.status === 403);
+            assert.match(
+              err.message,
+              /^Consul refused to register users-1: Service registration blocked by ACLs .* needs service:write/,
+            );
+            return true;
+          },
+        );
+      },
+    );
   });
 });

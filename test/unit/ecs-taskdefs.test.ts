@@ -4,13 +4,15 @@
 // `meshvisor status --ready`, a stop timeout longer than the spec's ordered stop (and within
 // ECS's 120 s), secrets only through `secrets`, awslogs, and the embedded spec
 // (MESHVISOR_CONFIG_JSON) equal to deploy/ecs/specs/<node>.yaml and valid for loadSpec with the
-// environment the task gives it.
+// environment the task gives it. The production shape (docs/ecs.md, docs/acl.md): gossip
+// encryption, TLS with auto-encrypt, ACLs with default deny on all four nodes, and every ACL
+// token a `${VAR}` of the spec that ECS fills from `secrets`, each its own secret.
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { loadSpec } from '../../src/spec/index.ts';
+import { apiToken, gatewayToken, loadSpec, serviceToken } from '../../src/spec/index.ts';
 
 const ROOT = new URL('../../', import.meta.url);
 const read = (path: string): string => readFileSync(new URL(path, ROOT), 'utf8');
@@ -107,16 +109,56 @@ const meshvisorOf = (td: TaskDef): ContainerDef => {
   return c;
 };
 
-/** The environment the container gets: plain variables, and a stand-in for each secret. */
+/** The environment the container gets: plain variables, and a distinct stand-in per secret. */
 function taskEnv(c: ContainerDef): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const e of c.environment) env[e.name] = e.value;
   for (const s of c.secrets ?? []) {
     env[s.name] =
-      s.name === 'CONSUL_GOSSIP_KEY' ? Buffer.alloc(32, 7).toString('base64') : 'x-token';
+      s.name === 'CONSUL_GOSSIP_KEY' ? Buffer.alloc(32, 7).toString('base64') : `x-${s.name}`;
   }
   return env;
 }
+
+/** The spec as written (before interpolation), the parts these checks read. */
+interface RawSpec {
+  datacenter?: string;
+  role?: string;
+  consul?: {
+    encrypt?: string;
+    tls?: Record<string, unknown>;
+    acl?: { enabled?: boolean; defaultPolicy?: string; tokens?: Record<string, string> };
+  };
+  services?: { name: string; token?: string }[];
+  gateways?: { name: string; token?: string }[];
+}
+
+/** Every ACL token field of a spec, by its path: consul.acl.tokens.*, services[].token, gateways[].token. */
+function tokenFields(raw: RawSpec): [string, string | undefined][] {
+  return [
+    ...Object.entries(raw.consul?.acl?.tokens ?? {}).map(([k, v]): [string, string | undefined] => [
+      `consul.acl.tokens.${k}`,
+      v,
+    ]),
+    ...(raw.services ?? []).map((s, i): [string, string | undefined] => [
+      `services[${i}].token`,
+      s.token,
+    ]),
+    ...(raw.gateways ?? []).map((g, i): [string, string | undefined] => [
+      `gateways[${i}].token`,
+      g.token,
+    ]),
+  ];
+}
+
+/** `${VAR}` and nothing else (no default: a token must never have a literal fallback). */
+const VAR_REF = /^\$\{([A-Z_][A-Z0-9_]*)\}$/;
+
+/** The token fields each node must set: the rest fall back to what the spec documents. */
+const REQUIRED_TOKENS: Record<string, string[]> = {
+  server: ['initialManagement', 'agent', 'meshvisor'],
+  client: ['agent', 'meshvisor'],
+};
 
 describe('ECS task definitions (deploy/ecs)', () => {
   it('has one per node of the original setup', () => {
@@ -141,17 +183,84 @@ describe('ECS task definitions (deploy/ecs)', () => {
       });
 
       it('keeps secrets out of the spec and out of plain environment', () => {
-        const raw = JSON.parse(specJson!) as { consul?: { encrypt?: string; aclToken?: string } };
+        const raw = JSON.parse(specJson!) as RawSpec;
         assert.match(raw.consul?.encrypt ?? '', /^\$\{CONSUL_GOSSIP_KEY\}$/);
-        assert.match(raw.consul?.aclToken ?? '', /^\$\{CONSUL_HTTP_TOKEN\}$/);
         for (const c of td.containerDefinitions) {
           for (const e of c.environment) {
             assert.doesNotMatch(e.name, SECRET_NAME, `${c.name}: ${e.name} belongs in secrets`);
             assert.doesNotMatch(e.value, SECRET_VALUE, `${c.name}: ${e.name} looks like a secret`);
           }
+          if (c !== mv) assert.equal(c.secrets, undefined, `${c.name}: apps get no Consul secret`);
         }
-        const secrets = (mv.secrets ?? []).map((s) => s.name).sort();
-        assert.deepEqual(secrets, ['CONSUL_GOSSIP_KEY', 'CONSUL_HTTP_TOKEN']);
+      });
+
+      it('takes every ACL token from a ${VAR} that only `secrets` provides', () => {
+        const raw = JSON.parse(specJson!) as RawSpec;
+        const fields = tokenFields(raw);
+        assert.ok(fields.length > 0, 'no ACL token at all');
+        const secretNames = new Set((mv.secrets ?? []).map((s) => s.name));
+        const plainNames = new Set(mv.environment.map((e) => e.name));
+        const referenced = ['CONSUL_GOSSIP_KEY'];
+        for (const [path, value] of fields) {
+          const variable = VAR_REF.exec(value ?? '')?.[1];
+          assert.ok(variable, `${path}: ${JSON.stringify(value)} is not a \${VAR} reference`);
+          assert.ok(secretNames.has(variable), `${path}: ${variable} is not in secrets`);
+          assert.ok(!plainNames.has(variable), `${path}: ${variable} is also in environment`);
+          referenced.push(variable);
+        }
+        // Nothing in `secrets` that the spec does not use, and one variable per token field.
+        assert.deepEqual([...secretNames].sort(), [...new Set(referenced)].sort());
+        assert.equal(new Set(referenced).size, referenced.length, 'two fields share a variable');
+      });
+
+      it('sets the tokens its role needs, and every service and gateway has its own', () => {
+        const raw = JSON.parse(specJson!) as RawSpec;
+        const tokens = raw.consul?.acl?.tokens ?? {};
+        const role = node === 'server' ? 'server' : 'client';
+        for (const field of REQUIRED_TOKENS[role]!) {
+          assert.ok(tokens[field], `consul.acl.tokens.${field} is not set`);
+        }
+        if (role === 'client') assert.equal(tokens.initialManagement, undefined);
+        assert.equal(tokens.default, undefined, 'no anonymous (default) token in production');
+        for (const s of raw.services ?? []) assert.ok(s.token, `service ${s.name}: no token`);
+        for (const g of raw.gateways ?? []) assert.ok(g.token, `gateway ${g.name}: no token`);
+      });
+
+      it('hands each token to what uses it (agent, meshvisor, each service and gateway)', async () => {
+        const env = taskEnv(mv);
+        const spec = await loadSpec({ env });
+        assert.equal(apiToken(spec), env.CONSUL_MESHVISOR_TOKEN);
+        assert.notEqual(apiToken(spec), spec.consul.acl?.tokens.agent);
+        const raw = JSON.parse(specJson!) as RawSpec;
+        const own = (token: string | undefined) => env[VAR_REF.exec(token ?? '')?.[1] ?? ''];
+        spec.services.forEach((s, i) => {
+          assert.equal(serviceToken(spec, s), own(raw.services?.[i]?.token), s.name);
+          assert.notEqual(serviceToken(spec, s), apiToken(spec), s.name);
+        });
+        spec.gateways.forEach((g, i) => {
+          assert.equal(gatewayToken(spec, g), own(raw.gateways?.[i]?.token), g.name);
+          assert.notEqual(gatewayToken(spec, g), apiToken(spec), g.name);
+        });
+      });
+
+      it('runs ACLs with default deny, gossip encryption and TLS with auto-encrypt', async () => {
+        const spec = await loadSpec({ env: taskEnv(mv) });
+        assert.equal(spec.consul.acl?.enabled, true);
+        assert.equal(spec.consul.acl?.defaultPolicy, 'deny');
+        // The raw spec says deny itself, rather than relying on the schema's default.
+        assert.equal((JSON.parse(specJson!) as RawSpec).consul?.acl?.defaultPolicy, 'deny');
+        assert.ok(spec.consul.encrypt, 'no gossip key');
+        const tls = spec.consul.tls;
+        assert.ok(tls, 'no TLS');
+        assert.equal(
+          tls.autoEncrypt,
+          true,
+          'auto-encrypt (allow_tls on the server, tls on clients)',
+        );
+        assert.equal(tls.verifyOutgoing, true);
+        assert.ok(tls.caFile, 'no CA');
+        if (spec.role === 'server') assert.ok(tls.certFile && tls.keyFile, 'server certificate');
+        else assert.equal(tls.certFile, undefined, 'clients get their certificate by auto-encrypt');
       });
 
       it('runs meshvisor with an init process, its health check and a long enough stop', () => {
@@ -206,6 +315,28 @@ describe('ECS task definitions (deploy/ecs)', () => {
       });
     });
   }
+
+  it('agree on the datacenter, and no two tasks share a token secret', () => {
+    const tds = nodes.map((n) =>
+      TaskDefinition.parse(JSON.parse(read(`deploy/ecs/taskdef-${n}.json`))),
+    );
+    const specs = tds.map((td) => {
+      const json = meshvisorOf(td).environment.find((e) => e.name === 'MESHVISOR_CONFIG_JSON');
+      return JSON.parse(json!.value) as RawSpec;
+    });
+    assert.equal(new Set(specs.map((s) => s.datacenter)).size, 1);
+    assert.equal(specs.filter((s) => s.role === 'server').length, 1);
+    // Only the gossip key is the datacenter's; every token is one node's (least privilege).
+    const seen = new Map<string, string>();
+    for (const td of tds) {
+      for (const s of meshvisorOf(td).secrets ?? []) {
+        if (s.name === 'CONSUL_GOSSIP_KEY') continue;
+        const other = seen.get(s.valueFrom);
+        assert.equal(other, undefined, `${td.family} ${s.name} and ${other} share ${s.valueFrom}`);
+        seen.set(s.valueFrom, `${td.family} ${s.name}`);
+      }
+    }
+  });
 
   it('every task definition is deployed by the workflow', () => {
     const workflow = read('.github/workflows/deploy.yml');

@@ -37,10 +37,58 @@ test('agentArgs point consul at the config dir; the agent file is meshvisor.json
 
 test('a gossip key or an ACL token makes the agent file 0600', () => {
   assert.equal(render({ consul: { encrypt: KEY } }).files[0]?.mode, 0o600);
-  assert.equal(render({ consul: { aclToken: 'secret' } }).files[0]?.mode, 0o600);
-  assert.deepEqual(agentConfig({ consul: { aclToken: 'secret' } }).acl, {
-    tokens: { agent: 'secret' },
+  const acl = { tokens: { agent: 'agent-secret' } };
+  assert.equal(render({ consul: { acl } }).files[0]?.mode, 0o600);
+  assert.deepEqual(agentConfig({ consul: { acl } }).acl, {
+    enabled: true,
+    default_policy: 'deny',
+    tokens: { agent: 'agent-secret' },
   });
+});
+
+test("ACL token keys as the agent's version spells them: 1.10 master/agent_master, 1.11+ initial_management/agent_recovery", () => {
+  const tokens = {
+    initialManagement: 'mgmt',
+    agentRecovery: 'recovery',
+    agent: 'agent',
+    default: 'anon',
+  };
+  assert.deepEqual(agentConfig({ consul: { acl: { tokens } } }).acl, {
+    enabled: true,
+    default_policy: 'deny',
+    tokens: { master: 'mgmt', agent_master: 'recovery', agent: 'agent', default: 'anon' },
+  });
+  const later = agentConfig({
+    consul: { version: '1.11', acl: { tokens, defaultPolicy: 'allow' } },
+  });
+  assert.deepEqual(later.acl, {
+    enabled: true,
+    default_policy: 'allow',
+    tokens: {
+      initial_management: 'mgmt',
+      agent_recovery: 'recovery',
+      agent: 'agent',
+      default: 'anon',
+    },
+  });
+});
+
+test('each service registers with its own token, else tokens.service, else the meshvisor token, else the agent token', () => {
+  const services = [
+    { name: 'a', port: 8080, token: 'a-token', sidecar: {} },
+    { name: 'b', port: 8081 },
+  ];
+  const tokenOf = (tokens: Record<string, string>) =>
+    (agentConfig({ consul: { acl: { tokens } }, services }).services as { token?: string }[]).map(
+      (s) => s.token,
+    );
+  assert.deepEqual(tokenOf({ agent: 'ag', meshvisor: 'mv', service: 'sv' }), ['a-token', 'sv']);
+  assert.deepEqual(tokenOf({ agent: 'ag', meshvisor: 'mv' }), ['a-token', 'mv']);
+  assert.deepEqual(tokenOf({ agent: 'ag' }), ['a-token', 'ag']);
+  // ACLs off: no token anywhere.
+  const plain = agentConfig({ services: [{ name: 'b', port: 8081 }] });
+  assert.equal((plain.services as { token?: string }[])[0]?.token, undefined);
+  assert.equal(plain.acl, undefined);
 });
 
 test('check URLs: a path is on the service over loopback, a full URL is kept', () => {

@@ -222,6 +222,42 @@ const catalogue: [name: string, mutate: (d: Doc) => void, path: string, message:
     /base64 of 32 bytes/,
   ],
   [
+    'the ACL token field of earlier releases',
+    (d) => (d.consul.aclToken = 'secret'),
+    'consul.aclToken',
+    /^replaced by consul\.acl\.tokens\.agent .*docs\/acl\.md/,
+  ],
+  [
+    'ACLs with default deny and no agent token',
+    (d) => (d.consul.acl = { tokens: { meshvisor: 'm' } }),
+    'consul.acl.tokens.agent',
+    /required with defaultPolicy deny/,
+  ],
+  [
+    'a client holding the bootstrap management token',
+    (d) => (d.consul.acl = { tokens: { agent: 'a', initialManagement: 'm' } }),
+    'consul.acl.tokens.initialManagement',
+    /only servers bootstrap ACLs/,
+  ],
+  [
+    'a service token without ACLs',
+    (d) => (d.services[0].token = 't'),
+    'services[0].token',
+    /needs consul\.acl/,
+  ],
+  [
+    'a gateway token without ACLs',
+    (d) => (d.gateways[0].token = 't'),
+    'gateways[0].token',
+    /needs consul\.acl/,
+  ],
+  [
+    'an ACL default policy that is not allow or deny',
+    (d) => (d.consul.acl = { defaultPolicy: 'block', tokens: { agent: 'a' } }),
+    'consul.acl.defaultPolicy',
+    /allow.*deny/,
+  ],
+  [
     'a certificate without its key',
     (d) => (d.consul.tls = { caFile: '/ca.pem', certFile: '/c.pem' }),
     'consul.tls.keyFile',

@@ -183,15 +183,18 @@ test('a missing variable is an error naming it, at the value that uses it', asyn
 
 test('an error message never repeats a secret value', async () => {
   const secret = 'c2VjcmV0LXZhbHVlLXRoYXQtaXMtbm90LWEta2V5';
-  const path = file('secret.yaml', `${MINIMAL}consul:\n  encrypt: \${KEY}\n  aclToken: ''\n`);
+  const path = file(
+    'secret.yaml',
+    `${MINIMAL}consul:\n  encrypt: \${KEY}\n  acl: { tokens: { agent: '' } }\n`,
+  );
   const found = await problems({ file: path, env: { KEY: secret } });
   assert.deepEqual(
     found.map((p) => p.path),
-    ['consul.encrypt', 'consul.aclToken'],
+    ['consul.encrypt', 'consul.acl.tokens.agent'],
   );
   assert.ok(found.every((p) => !p.message.includes(secret)));
   // V8 quotes the source around a JSON syntax error; that excerpt is dropped.
-  const broken = `{"consul": {"aclToken": "${secret}" "encrypt": 1}}`;
+  const broken = `{"consul": {"tokens__": "${secret}" "encrypt": 1}}`;
   const [syntax] = await problems({ env: { MESHVISOR_CONFIG_JSON: broken } });
   assert.equal(syntax?.path, '$MESHVISOR_CONFIG_JSON:1:68');
   assert.ok(!syntax?.message.includes(secret), syntax?.message);
