@@ -49,8 +49,8 @@ export class ConsulError extends Error {
   static fromResponse(status: number, body: string): ConsulError {
     const text = body.trim() || `HTTP ${status}`;
     if (status === 429 || status === 503) return new ConsulError(text, status, true);
-    if (status !== 500) return new ConsulError(text, status, false);
     const reason = text.startsWith(RPC_PREFIX) ? text.slice(RPC_PREFIX.length) : text;
+    if (status !== 500) return new ConsulError(status === 403 ? reason : text, status, false);
     const transient = NOT_YET_BODY.test(text) || NOT_YET_REASON.test(reason);
     return new ConsulError(transient ? text : reason, status, transient);
   }

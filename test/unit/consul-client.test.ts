@@ -130,10 +130,9 @@ test('transport failures inside an RPC error are transient; 400 and 403 never ar
     ConsulError.fromResponse(400, 'Bad request: Request decoding failed: x').transient,
     false,
   );
-  assert.equal(
-    ConsulError.fromResponse(403, 'rpc error making call: Permission denied').transient,
-    false,
-  );
+  const denied = ConsulError.fromResponse(403, 'rpc error making call: Permission denied');
+  assert.equal(denied.transient, false);
+  assert.equal(denied.message, 'Permission denied', 'the same words through a client or a server');
   assert.equal(ConsulError.fromResponse(429, 'rate limited').transient, true);
 });
 
