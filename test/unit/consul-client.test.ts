@@ -409,3 +409,21 @@ describe('readiness with ACLs (recording 11)', () => {
     );
   });
 });
+
+test('http-up with auto-encrypt: the wait message and the hint say the API opens only after a server signed the certificate', async () => {
+  const httpUp = READINESS_STAGES.find((s) => s.name === 'http-up')!;
+  const target = {
+    nodeName: 'cluster-1',
+    serviceIds: [],
+    autoEncrypt: true,
+    aclRefusals: new Map<string, string>(),
+  };
+  assert.match(httpUp.hint(target), /auto-encrypt: .*signed its certificate.*caFile/);
+  assert.doesNotMatch(httpUp.hint({ ...target, autoEncrypt: false }), /auto-encrypt/);
+  const closed = new ConsulClient({ httpAddr: '127.0.0.1:1', timeoutMs: 1000 });
+  await assert.rejects(httpUp.check(closed, target, new StageMemory()), (err: unknown) => {
+    assert.ok(err instanceof ConsulError && err.transient);
+    assert.match(err.message, /ECONNREFUSED \(auto-encrypt: waiting for a server to sign/);
+    return true;
+  });
+});
