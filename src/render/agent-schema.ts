@@ -49,6 +49,7 @@ export const AgentConfigSchema = z.strictObject({
   server: z.boolean(),
   bootstrap_expect: z.number().int().optional(),
   ui_config: z.strictObject({ enabled: z.boolean() }).optional(),
+  performance: z.strictObject({ raft_multiplier: z.number().int() }).optional(),
   data_dir: z.string(),
   bind_addr: z.string(),
   client_addr: z.string(),

@@ -32,6 +32,7 @@ export const AGENT_KEYS_SET_BY_SPEC: Readonly<Record<string, string>> = {
   bootstrap_expect: 'consul.server.bootstrapExpect',
   ui: 'consul.server.ui',
   ui_config: 'consul.server.ui',
+  'performance.raft_multiplier': 'consul.server.raftMultiplier',
   encrypt: 'consul.encrypt',
   ca_file: 'consul.tls.caFile',
   cert_file: 'consul.tls.certFile',
