@@ -74,8 +74,8 @@ export class Program extends EventEmitter {
   readonly #window: RestartWindow;
   #recentExits: ExitInfo[] = [];
   #droppedLogLines = 0;
-  /** The child's last line on stderr: a crash loop's reason quotes it (what the program said). */
-  #lastStderrLine: string | null = null;
+  /** The child's last error line (or stderr line): a crash loop's reason quotes it. */
+  #lastWords: string | null = null;
   #fatalReason: string | null = null;
   #stopRequested = false;
   #restartsHeld = false;
@@ -252,8 +252,13 @@ export class Program extends EventEmitter {
     const relayOptions = {
       logger: this.#logger,
       parseLine: (line: string, stream: OutputStream) => {
-        if (stream === 'stderr' && line.trim() !== '') this.#lastStderrLine = line.trim();
-        return spec.parseLine ? spec.parseLine(line, stream) : parseOutputLine(line);
+        const parsed = spec.parseLine ? spec.parseLine(line, stream) : parseOutputLine(line);
+        // Consul logs its fatal errors on stdout at [ERROR]; other programs use stderr.
+        const alarming = parsed.level === 'error' || parsed.level === 'fatal';
+        if ((alarming || stream === 'stderr') && line.trim() !== '') {
+          this.#lastWords = line.trim();
+        }
+        return parsed;
       },
       onDrop: () => this.#droppedLogLines++,
     };
@@ -357,7 +362,7 @@ export class Program extends EventEmitter {
       if (this.#window.isExhausted()) {
         const { maxRestarts, windowMs } = this.#window;
         const exits = this.#recentExits.slice(-maxRestarts - 1).map(describeExit);
-        const said = this.#lastStderrLine ? `; its last words: ${this.#lastStderrLine}` : '';
+        const said = this.#lastWords ? `; its last words: ${this.#lastWords}` : '';
         const hint = this.spec.failureHint ? `; check: ${this.spec.failureHint}` : '';
         this.#fail(
           `crash loop: ${maxRestarts} restarts within ${windowMs / 1000}s, each dying before it was ready; last exits: ${exits.join(', ') || 'none (spawn failed)'}${said}${hint}`,
