@@ -5,11 +5,10 @@
 // with the client's first anti-entropy sync. Loopback 127.0.89.X stands in for 10.88.0.X.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { buildDoubles } from '../helpers/doubles.ts';
 import { eventually } from '../helpers/loopback.ts';
-import { DoubleProcess, Workspace, httpCall, killAll } from './harness.ts';
+import { DoubleProcess, httpCall, recordingWorkspace } from './harness.ts';
 import { onLoopback, recordingPath } from './recordings.ts';
 
 const DIR = '10-client-rejoin';
@@ -68,17 +67,7 @@ const catalogNode = async (base: string): Promise<string> =>
 const get = (url: string): Promise<{ status: number; body: string }> =>
   httpCall('GET', url).catch(() => ({ status: 0, body: '' }));
 
-let ws: Workspace;
-
-before(() => {
-  buildDoubles();
-  ws = new Workspace(DIR, local);
-});
-
-after(() => {
-  killAll();
-  ws?.remove();
-});
+const ws = recordingWorkspace(DIR, local);
 
 describe('consul double vs recording 10 (client rejoin after a leave)', () => {
   test('the leader is known while the catalog node is null, then the node, then its services', async () => {

@@ -6,10 +6,9 @@
 // recording's namespaces 10.88.0.X.
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { buildDoubles } from '../helpers/doubles.ts';
-import { DoubleProcess, Workspace, httpCall, killAll } from './harness.ts';
+import { DoubleProcess, httpCall, recordingWorkspace } from './harness.ts';
 import type { HttpRecord } from './recordings.ts';
 import { loadRecord, onLoopback, recordingPath } from './recordings.ts';
 
@@ -19,7 +18,7 @@ const SERVER = local('http://10.88.0.10:8500');
 /** A shortened RPC hold, so that phase 3 (no leader yet) takes seconds, not the real 7. */
 const HOLD_MS = 1500;
 
-let ws: Workspace;
+const ws = recordingWorkspace(`${DIR}/configs`, local);
 
 const agent = (config: string, env: Record<string, string> = {}): DoubleProcess =>
   new DoubleProcess(['agent', `-config-file=./configs/${config}`], ws.dir, env);
@@ -72,16 +71,6 @@ async function replay(records: [string, HttpRecord][]): Promise<void> {
 
 const leaderOf = async (base: string): Promise<string> =>
   (await httpCall('GET', `${base}/v1/status/leader`)).body;
-
-before(() => {
-  buildDoubles();
-  ws = new Workspace(`${DIR}/configs`, local);
-});
-
-after(() => {
-  killAll();
-  ws?.remove();
-});
 
 describe('consul double vs recording 12 (entry errors)', { concurrency: false }, () => {
   // Marking the stopped server failed takes 3 s, leaving room for phase 2a.

@@ -14,7 +14,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CONSUL_DOUBLE } from '../helpers/doubles.ts';
+import { after, before } from 'node:test';
+import { buildDoubles, CONSUL_DOUBLE } from '../helpers/doubles.ts';
 import type { CliRecord, HttpRecord } from './recordings.ts';
 import { normText, recordingPath, shapeDiff, toLocalIp } from './recordings.ts';
 
@@ -121,6 +122,31 @@ function track(child: ChildProcess): void {
 }
 
 /** Kills every double still running (call from after()). */
+/**
+ * The workspace of a recording's configs for the calling test file: made (doubles built) before
+ * its tests, removed after them with every double it started killed.
+ */
+export function recordingWorkspace(
+  configs: string,
+  localIp: (s: string) => string,
+): { readonly dir: string } {
+  let ws: Workspace | undefined;
+  before(() => {
+    buildDoubles();
+    ws = new Workspace(configs, localIp);
+  });
+  after(() => {
+    killAll();
+    ws?.remove();
+  });
+  return {
+    get dir() {
+      if (!ws) throw new Error('the workspace exists only while the tests run');
+      return ws.dir;
+    },
+  };
+}
+
 export function killAll(): void {
   for (const c of children) c.kill('SIGKILL');
 }

@@ -8,6 +8,12 @@ import { createServer, request } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import type { Server as TcpServer } from 'node:net';
 import { join } from 'node:path';
+import type { Authorizer, Identity, Need } from './acl.ts';
+import { ACL_NOT_FOUND, authorize, isDenial, missing, need } from './acl.ts';
+import type { SyncItems, SyncVerdict } from './acl-sync.ts';
+import { BlockedReport, vetSync } from './acl-sync.ts';
+import { AclResolver, aclSettings, storeAuthorizer, storeResolution } from './acl-resolver.ts';
+import { AclStore } from './acl-store.ts';
 import type { AgentMember } from './api-client.ts';
 import { Catalog } from './catalog.ts';
 import type { NodeInfo } from './catalog.ts';
@@ -32,7 +38,7 @@ import type { Reply, Req } from './http.ts';
 import { json, send, sleep, text, toReq } from './http.ts';
 import { Logger, parseLevel } from './log.ts';
 import { handleServerRequest, localReply, serverRoute } from './server-api.ts';
-import type { ServerContext } from './server-api.ts';
+import type { ServerContext } from './server-route.ts';
 import type {
   CheckDef,
   CheckState,
@@ -74,6 +80,7 @@ const T = {
   reconnect: envMs('CONSUL_DOUBLE_RECONNECT_MS', 1000, 30000),
   rpcHold: envMs('CONSUL_DOUBLE_RPC_HOLD_MS', 7000, 7000),
   reconcile: envMs('CONSUL_DOUBLE_RECONCILE_MS', 80, 200),
+  aeInterval: envMs('CONSUL_DOUBLE_AE_INTERVAL_MS', 60000, 60000),
   heartbeat: 1000,
   aeRetry: 15000,
 };
@@ -92,12 +99,26 @@ interface LocalService {
   baseConfig?: JsonObject;
   source: 'file' | 'api';
   sidecarOf?: string;
+  /** The ACL token it syncs with: its `token`, the sidecar's or parent's, the API caller's. */
+  token: string;
+  /** A proxy whose central config was resolved once (1.10 re-adds it then, checks and all). */
+  centralResolved?: boolean;
 }
 
 interface LocalCheck {
   state: CheckState;
   loop?: CheckLoop;
   ttl?: NodeJS.Timeout;
+  /** The ACL token it syncs with ('' = its service's, else the default token). */
+  token: string;
+}
+
+/** An agent route: the permission 1.10 checks first (403 `Permission denied`), then the handler. */
+interface AgentRoute {
+  methods: string[];
+  re: RegExp;
+  need?: (m: RegExpExecArray) => Need;
+  handle: (r: Req, m: RegExpExecArray, authz: Authorizer) => Reply | Promise<Reply>;
 }
 
 interface KnownServer {
@@ -141,6 +162,7 @@ function linkRequest(
   body: unknown,
   method = 'POST',
   timeoutMs = 5000,
+  token = '',
 ): Promise<{ status: number; headers: Record<string, string>; body: string }> {
   const idx = hostPort.lastIndexOf(':');
   return new Promise((resolve, reject) => {
@@ -154,6 +176,8 @@ function linkRequest(
         headers: {
           'content-type': 'application/json',
           'content-length': Buffer.byteLength(payload),
+          // A forwarded call carries its caller's token: the server resolves it.
+          ...(token ? { 'x-consul-token': token } : {}),
         },
       },
       (res) => {
@@ -218,6 +242,12 @@ class Agent {
   private exitResolve!: (code: number) => void;
   readonly exited: Promise<number>;
   private readonly startedAt = Date.now();
+  readonly acl: AclResolver;
+  /** The servers' ACL state (a server with ACLs on). */
+  private readonly aclStore?: AclStore;
+  /** What ACLs kept out of the catalog, logged as 1.10 does; retried on the AE interval. */
+  private readonly blocked: BlockedReport;
+  private aclRetry?: NodeJS.Timeout;
 
   constructor(
     public cfg: RuntimeConfig,
@@ -228,6 +258,32 @@ class Agent {
     this.nodeId = nodeId;
     if (cfg.server) this.catalog = new Catalog();
     this.exited = new Promise((r) => (this.exitResolve = r));
+    const acl = aclSettings(cfg.raw);
+    if (this.catalog && acl.enabled) {
+      const catalog = this.catalog;
+      this.aclStore = new AclStore(this.statePath('double-acl.json'), () => catalog.nextIndex());
+    }
+    this.acl = new AclResolver(
+      acl,
+      cfg.nodeName,
+      this.aclStore ? { store: this.aclStore } : { ask: (secret) => this.askServer(secret) },
+    );
+    this.blocked = new BlockedReport(this.log, {
+      nodeId,
+      legacy: () => this.acl.legacy,
+      rpcServer: () => {
+        const s = this.server?.member;
+        return cfg.server || !s ? undefined : `${s.Addr}:${s.Tags.port ?? 8300}`;
+      },
+      serviceOfCheck: (id) => this.checks.get(id)?.state.def.ServiceID ?? '',
+      tokenOfService: (id) => this.services.get(id)?.token ?? '',
+    });
+  }
+
+  /** The serf `acls` tag: 0 off, 2 legacy (before the leader set ACLs up / the mode check), 1. */
+  private get aclTag(): string {
+    if (!this.acl.enabled) return '0';
+    return (this.aclStore ? this.aclStore.initialized : !this.acl.legacy) ? '1' : '2';
   }
 
   // --- identity -------------------------------------------------------------------------------
@@ -240,7 +296,7 @@ class Agent {
     const c = this.cfg;
     const tags: Record<string, string> = c.server
       ? {
-          acls: '0',
+          acls: this.aclTag,
           ...(c.bootstrap ? { bootstrap: '1' } : {}),
           build: `${VERSION}:`,
           dc: c.datacenter,
@@ -257,7 +313,7 @@ class Agent {
           wan_join_port: String(c.ports.serfWan),
         }
       : {
-          acls: '0',
+          acls: this.aclTag,
           build: `${VERSION}:`,
           dc: c.datacenter,
           id: this.nodeId,
@@ -327,6 +383,9 @@ class Agent {
       awaitLeader: () => this.awaitLeader(),
       leader: () => this.leaderAddr,
       onEntriesChanged: () => this.persistEntries(),
+      authorizer: (req) =>
+        storeAuthorizer(this.aclStore, req.token, this.acl.settings.defaultPolicy),
+      ...(this.aclStore ? { acl: this.aclStore } : {}),
     };
   }
 
@@ -355,6 +414,21 @@ class Agent {
     this.log.info('agent.server.raft', 'entering leader state', { leader: `${node} [Leader]` });
     this.log.info('agent.server', 'cluster leadership acquired');
     this.log.info('agent.server', 'New leader elected', { payload: c.nodeName });
+    if (this.aclStore) {
+      // The leader sets ACLs up; on a fresh data dir it also creates the built-in objects.
+      this.log.info('agent.server', 'initializing acls');
+      for (const line of this.aclStore.initialize(this.acl.settings.tokens.master))
+        this.log.info('agent.server', line);
+      // The `acls` tag is now 1: serf spreads the update.
+      this.log.info('agent.server.serf.lan', `serf: EventMemberUpdate: ${c.nodeName}`);
+      this.log.info(
+        'agent.server.serf.wan',
+        `serf: EventMemberUpdate: ${c.nodeName}.${c.datacenter}`,
+      );
+      this.log.info('agent.server', 'Updating LAN server', {
+        server: this.serverLabel(this.selfMember()),
+      });
+    }
     this.leaderAddr = this.rpcAddr;
     this.log.info('agent.server.connect', 'initialized primary datacenter CA with provider', {
       provider: 'consul',
@@ -484,9 +558,39 @@ class Agent {
       });
     } else {
       this.scheduleSync(0);
+      if (this.acl.enabled) this.watchAclMode();
     }
     if (c.retryJoin.length) void this.retryJoin();
     return null;
+  }
+
+  /**
+   * A 1.10 client leaves legacy ACL mode once a check finds an ACL-enabled server: at start,
+   * after 50 ms, then doubling to 30 s (monitorACLMode). A client that joins late stays in legacy
+   * mode until the next check (recording 11 c: joined at 30 s, next check at 51 s).
+   */
+  private watchAclMode(wait = 50): void {
+    if (this.serverReachable()) {
+      this.acl.legacy = false;
+      this.log.info('agent.client.serf.lan', `serf: EventMemberUpdate: ${this.cfg.nodeName}`);
+      return;
+    }
+    this.later(wait, () => this.watchAclMode(Math.min(wait * 2, 30_000)));
+  }
+
+  /** A client resolving a token: its server's answer (undefined: no server answers). */
+  private async askServer(secret: string): Promise<Identity | 'not found' | undefined> {
+    const s = this.server;
+    if (!s || s.failed) return undefined;
+    try {
+      const res = await linkRequest(`${s.member.Addr}:${s.member.Port}`, '/x/acl/resolve', {
+        secret,
+      });
+      if (res.status === 200) return JSON.parse(res.body) as Identity;
+      return res.status === 403 ? 'not found' : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   // --- services & checks ----------------------------------------------------------------------
@@ -525,8 +629,10 @@ class Agent {
         throw err;
       }
     }
-    this.putService(svc, checks, source);
-    if (sidecar) this.putService(sidecar.service, sidecar.checks, source, svc.ID);
+    this.putService(svc, checks, source, def.token);
+    // A sidecar without a token of its own syncs with its service's (1.10).
+    if (sidecar)
+      this.putService(sidecar.service, sidecar.checks, source, sidecar.token || def.token, svc.ID);
     this.recomputeAliases();
     this.scheduleSync();
     if (sidecar) return sidecar.service.ID;
@@ -537,6 +643,7 @@ class Agent {
     svc: NodeService,
     checks: CheckDef[],
     source: 'file' | 'api',
+    token: string,
     sidecarOf?: string,
   ): void {
     const prev = this.services.get(svc.ID);
@@ -550,6 +657,7 @@ class Agent {
       svc,
       source: prev?.source === 'file' && source === 'api' ? 'api' : source,
       ...(sidecarOf ? { sidecarOf } : {}),
+      token,
     });
     for (const def of checks) this.addCheck(def, svc);
   }
@@ -565,7 +673,7 @@ class Agent {
     return true;
   }
 
-  addCheck(def: CheckDef, svc?: NodeService): void {
+  addCheck(def: CheckDef, svc?: NodeService, token = ''): void {
     if (this.checks.has(def.CheckID)) this.removeCheck(def.CheckID);
     const state: CheckState = {
       def,
@@ -575,7 +683,7 @@ class Agent {
       ServiceName: svc?.Service ?? '',
       ServiceTags: svc?.Tags ?? [],
     };
-    const local: LocalCheck = { state };
+    const local: LocalCheck = { state, token };
     this.checks.set(def.CheckID, local);
     if ((def.Type === 'http' || def.Type === 'tcp') && def.IntervalMs > 0) {
       local.loop = new CheckLoop(def, (r) => this.onCheckResult(def.CheckID, r));
@@ -623,6 +731,7 @@ class Agent {
   private setStatus(c: LocalCheck, status: CheckStatus, output: string): void {
     const changed = c.state.Status !== status;
     c.state = { ...c.state, Status: status, Output: output };
+    if (changed && this.acl.enabled) this.blocked.markAlone(c.state.def.CheckID);
     if (c.state.def.Type !== 'alias') this.recomputeAliases();
     if (changed) this.scheduleSync();
   }
@@ -669,7 +778,8 @@ class Agent {
     }
     for (const raw of this.cfg.checks) {
       const def = decodeStandaloneCheck(raw);
-      this.addCheck(def, def.ServiceID ? this.services.get(def.ServiceID)?.svc : undefined);
+      const token = typeof raw.token === 'string' ? raw.token : '';
+      this.addCheck(def, def.ServiceID ? this.services.get(def.ServiceID)?.svc : undefined, token);
     }
   }
 
@@ -938,11 +1048,18 @@ class Agent {
         node: NodeInfo;
         services: NodeService[];
         checks: CheckState[];
+        acl?: SyncItems;
       };
       const rec = this.members.get(body.node.Node);
       if (!rec || rec.member.Status === 3) return text(500, 'node not a member');
-      (this.catalog as Catalog).syncNode(body.node, body.services, body.checks);
-      return json(true);
+      return json(this.applySync(body.node, body.services, body.checks, body.acl));
+    }
+    if (r.path === '/x/acl/resolve') {
+      const { secret } = JSON.parse(r.body) as { secret: string };
+      // A server without ACLs enforces nothing: every token may do everything.
+      if (!this.aclStore) return json({ accessorId: '', management: true, rules: [] });
+      const id = this.aclStore.resolve(secret);
+      return id ? json(id) : text(403, ACL_NOT_FOUND);
     }
     if (r.path === '/x/resolve') {
       const body = JSON.parse(r.body) as { service: string };
@@ -968,6 +1085,13 @@ class Agent {
         resolved = await this.resolveFor(svc.Proxy.DestinationServiceName);
       } catch {
         return;
+      }
+      if (this.acl.enabled && !local.centralResolved) {
+        // 1.10 re-adds a proxy once its central config arrives: its checks then sync on their own.
+        local.centralResolved = true;
+        for (const c of this.checks.values())
+          if (c.state.def.ServiceID === svc.ID) this.blocked.markAlone(c.state.def.CheckID);
+        this.scheduleSync();
       }
       const merged = { ...resolved, ...(local.baseConfig ?? {}) };
       const next = Object.keys(merged).length ? merged : undefined;
@@ -1089,14 +1213,61 @@ class Agent {
     };
   }
 
+  /** With ACLs on: the token each part of a sync is written with. */
+  private syncItems(services: NodeService[], checks: CheckState[]): SyncItems {
+    const fallback = this.acl.settings.tokens.default;
+    const serviceToken = (id: string): string => this.services.get(id)?.token || fallback;
+    return {
+      node: this.cfg.nodeName,
+      nodeToken: this.acl.agentToken,
+      services: services.map((s) => ({
+        id: s.ID,
+        name: s.Service,
+        // A server's own `consul` service is the leader's to register, not anti-entropy's.
+        ...(this.services.has(s.ID) ? { token: serviceToken(s.ID) } : {}),
+      })),
+      checks: checks.map((c) => {
+        const sid = c.def.ServiceID;
+        const own = this.checks.get(c.def.CheckID)?.token;
+        return {
+          id: c.def.CheckID,
+          ...(sid ? { service: c.ServiceName } : {}),
+          token: own || (sid ? serviceToken(sid) : fallback),
+        };
+      }),
+    };
+  }
+
+  /** A server writing an agent's state into its catalog, minus what the tokens may not write. */
+  private applySync(
+    node: NodeInfo,
+    services: NodeService[],
+    checks: CheckState[],
+    items?: SyncItems,
+  ): SyncVerdict {
+    const store = this.aclStore;
+    const verdict: SyncVerdict =
+      store && items
+        ? vetSync((t) => storeResolution(store, t, this.acl.settings.defaultPolicy), items)
+        : { services: {}, checks: {} };
+    (this.catalog as Catalog).syncNode(node, services, checks, {
+      node: verdict.node !== undefined,
+      services: new Set(Object.keys(verdict.services)),
+      checks: new Set(Object.keys(verdict.checks)),
+    });
+    return verdict;
+  }
+
   private async sync(): Promise<void> {
     if (this.stopping || this.leaving) return;
     const services = this.localServicesForSync();
     const checks = [...this.checks.values()].map((c) => c.state);
+    const items = this.acl.enabled ? this.syncItems(services, checks) : undefined;
+    let verdict: SyncVerdict = { services: {}, checks: {} };
     let error: string | null = null;
     if (this.cfg.server) {
       if (!this.leaderAddr) return; // elect() schedules the first sync
-      (this.catalog as Catalog).syncNode(this.nodeInfo(), services, checks);
+      verdict = this.applySync(this.nodeInfo(), services, checks, items);
     } else if (!this.server || this.server.failed) {
       error = NO_SERVERS;
     } else {
@@ -1105,11 +1276,12 @@ class Agent {
         const res = await linkRequest(
           `${s.Addr}:${s.Port}`,
           '/x/sync',
-          { node: this.nodeInfo(), services, checks },
+          { node: this.nodeInfo(), services, checks, ...(items ? { acl: items } : {}) },
           'POST',
           0,
         );
         if (res.status !== 200) error = res.body;
+        else if (items) verdict = JSON.parse(res.body) as SyncVerdict;
       } catch (err) {
         error = this.rpcConnError(err as Error, s);
       }
@@ -1119,15 +1291,23 @@ class Agent {
       this.scheduleSync(T.aeRetry);
       return;
     }
-    if (!this.nodeSynced) {
+    if (!this.nodeSynced && verdict.node === undefined) {
       this.nodeSynced = true;
       this.log.info('agent', 'Synced node info');
     }
+    // Blocked parts are tried again on the anti-entropy interval (1.10 marks them in sync).
+    if (this.blocked.report(verdict) && !this.aclRetry)
+      this.aclRetry = this.later(T.aeInterval, () => {
+        this.aclRetry = undefined;
+        this.blocked.reset();
+        this.scheduleSync(0);
+      });
     const seen = new Set<string>();
     for (const s of services) {
       if (s.ID === 'consul' && this.cfg.server) continue;
       const key = `svc:${s.ID}`;
       seen.add(key);
+      if (s.ID in verdict.services) continue;
       const v = JSON.stringify(s);
       if (this.synced.get(key) !== v) {
         this.synced.set(key, v);
@@ -1137,6 +1317,8 @@ class Agent {
     for (const c of checks) {
       const key = `chk:${c.def.CheckID}`;
       seen.add(key);
+      if (c.def.CheckID in verdict.checks) continue;
+      this.blocked.synced(c.def.CheckID);
       const v = c.Status;
       const prev = this.synced.get(key);
       if (prev !== v) {
@@ -1159,6 +1341,7 @@ class Agent {
 
   private async onHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const r = await toReq(req);
+    r.token = this.acl.callerToken(r.token);
     const pretty = this.cfg.dev || r.query.has('pretty');
     let reply: Reply;
     try {
@@ -1169,19 +1352,31 @@ class Agent {
           ? text(err.status, err.message)
           : text(500, (err as Error).message);
     }
+    // A missing config entry is a handler error, logged like the others (recording 13's logs:
+    // `Request error: method=GET url=/v1/config/… error="Config entry not found …"`).
     if (
       reply.status >= 400 &&
-      reply.status !== 404 &&
+      (reply.status !== 404 || r.path.startsWith('/v1/config/')) &&
       typeof reply.body === 'string' &&
-      !reply.json
+      !reply.json &&
+      !reply.quiet
     ) {
+      const query = r.query.toString().replace(/(^|&)token=[^&]*/, '$1token=<hidden>');
       this.log.error('agent.http', 'Request error', {
         method: r.method,
-        url: r.path + (r.query.toString() ? `?${r.query.toString()}` : ''),
+        url: r.path + (query ? `?${query}` : ''),
         from: r.remote,
         error: reply.body,
       });
     }
+    if (this.acl.enabled)
+      reply = {
+        ...reply,
+        headers: {
+          ...reply.headers,
+          'X-Consul-Default-Acl-Policy': this.acl.settings.defaultPolicy,
+        },
+      };
     send(res, reply, pretty);
   }
 
@@ -1222,13 +1417,17 @@ class Agent {
         r.body,
         r.method,
         0,
+        r.token,
       );
       const headers: Record<string, string> = {};
       for (const h of RELAY_HEADERS)
         if (res.headers[h]) headers[canonHeader(h)] = res.headers[h] as string;
-      // The server's error comes back as the RPC's error, wrapped once by the client's pool;
-      // what the handler answers after the RPC (404 Config entry not found) is not.
-      if (res.status === 500) return text(500, `rpc error making call: ${res.body}`, headers);
+      // The server's error (a 500, an ACL 403) comes back as the RPC's error, wrapped once by the
+      // client's pool; what the handler answers after the RPC (404 Config entry not found), or
+      // an endpoint 1.10 answers in the agent itself, is not.
+      const rpcError =
+        res.status === 500 || (res.status === 403 && !serverRoute(r.path)?.agentEndpoint);
+      if (rpcError) return text(res.status, `rpc error making call: ${res.body}`, headers);
       const isJson = (res.headers['content-type'] ?? '').includes('json');
       return {
         status: res.status,
@@ -1241,107 +1440,220 @@ class Agent {
     }
   }
 
-  private async route(r: Req): Promise<Reply> {
-    const p = r.path;
-    const m = (re: RegExp): RegExpExecArray | null => re.exec(p);
-    const only = (...methods: string[]): Reply | null =>
-      methods.includes(r.method)
-        ? null
-        : text(405, `method ${r.method} not allowed`, {
-            Allow: ['OPTIONS', ...methods].sort().join(','),
-          });
-    let x: RegExpExecArray | null;
+  /** agent:<access> on this agent's node (agent/self, reload, leave, join). */
+  private agentNeed(access: 'read' | 'write'): Need {
+    return need('agent', access, this.cfg.nodeName);
+  }
 
-    if (p === '/v1/agent/self') return only('GET') ?? json(this.selfView());
-    if (p === '/v1/agent/members') return only('GET') ?? this.membersView(r);
-    if (p === '/v1/agent/services') {
-      return (
-        only('GET') ??
+  /**
+   * The agent's own endpoints (the rest go to the servers, see forward()), each with the
+   * permission 1.10 checks before answering; what depends on the request (the service to
+   * register, the one to update) the handler checks with the same authorize().
+   */
+  private readonly routes: AgentRoute[] = [
+    {
+      methods: ['GET'],
+      re: /^\/v1\/agent\/self$/,
+      need: () => this.agentNeed('read'),
+      handle: () => json(this.selfView()),
+    },
+    {
+      methods: ['GET'],
+      re: /^\/v1\/agent\/members$/,
+      handle: (r, _m, a) => this.membersView(r, a),
+    },
+    {
+      methods: ['GET'],
+      re: /^\/v1\/agent\/services$/,
+      // Filtered to the services the token may read (an unusable token sees `{}`).
+      handle: (_r, _m, a) =>
         json(
           Object.fromEntries(
             [...this.services.values()]
-              .sort((a, b) => (a.svc.ID < b.svc.ID ? -1 : 1))
+              .filter((s) => a.allows('service', 'read', s.svc.Service))
+              .sort((x, y) => (x.svc.ID < y.svc.ID ? -1 : 1))
               .map((s) => [s.svc.ID, agentServiceView(s.svc, this.cfg.datacenter)]),
           ),
-        )
-      );
-    }
-    if (p === '/v1/agent/checks') {
-      return (
-        only('GET') ??
+        ),
+    },
+    {
+      methods: ['GET'],
+      re: /^\/v1\/agent\/checks$/,
+      handle: (_r, _m, a) =>
         json(
           Object.fromEntries(
             [...this.checks.values()]
-              .sort((a, b) => (a.state.def.CheckID < b.state.def.CheckID ? -1 : 1))
+              .filter((c) =>
+                c.state.def.ServiceID
+                  ? a.allows('service', 'read', c.state.ServiceName)
+                  : a.allows('node', 'read', this.cfg.nodeName),
+              )
+              .sort((x, y) => (x.state.def.CheckID < y.state.def.CheckID ? -1 : 1))
               .map((c) => [c.state.def.CheckID, checkView(c.state)]),
           ),
-        )
-      );
-    }
-    if ((x = m(/^\/v1\/agent\/service\/register$/))) return only('PUT') ?? this.register(r);
-    if ((x = m(/^\/v1\/agent\/service\/deregister\/(.+)$/))) {
-      const bad = only('PUT');
-      if (bad) return bad;
-      const id = decodeURIComponent(x[1] as string);
-      this.removeService(id);
-      this.apiDefs.delete(id);
-      this.persistServices();
-      return { status: 200 };
-    }
-    if ((x = m(/^\/v1\/agent\/service\/maintenance\/(.+)$/)))
-      return only('PUT') ?? this.maintenance(r, decodeURIComponent(x[1] as string));
-    if ((x = m(/^\/v1\/agent\/service\/(.+)$/))) {
-      const bad = only('GET');
-      if (bad) return bad;
-      const id = decodeURIComponent(x[1] as string);
-      const s = this.services.get(id);
-      if (!s) return text(404, `unknown service ID: ${id}`);
-      const view = agentServiceView(s.svc, this.cfg.datacenter, true);
-      return json(view, { 'X-Consul-Contenthash': String(view.ContentHash) });
-    }
-    if ((x = m(/^\/v1\/agent\/health\/service\/(id|name)\/(.+)$/)))
-      return only('GET') ?? this.agentHealth(r, x[1] as string, decodeURIComponent(x[2] as string));
-    if ((x = m(/^\/v1\/agent\/check\/register$/))) return only('PUT') ?? this.registerCheck(r);
-    if ((x = m(/^\/v1\/agent\/check\/deregister\/(.+)$/))) {
-      const bad = only('PUT');
-      if (bad) return bad;
-      const id = decodeURIComponent(x[1] as string);
-      if (!this.checks.has(id)) return text(500, `Unknown check ${JSON.stringify(id)}`);
-      this.removeCheck(id);
-      this.recomputeAliases();
-      return { status: 200 };
-    }
-    if ((x = m(/^\/v1\/agent\/check\/(pass|warn|fail|update)\/(.+)$/)))
-      return only('PUT') ?? this.ttlUpdate(r, x[1] as string, decodeURIComponent(x[2] as string));
-    if (p === '/v1/agent/leave') {
-      const bad = only('PUT');
-      if (bad) return bad;
-      await this.gracefulLeave();
-      this.later(10, () => void this.shutdown(0));
-      return { status: 200 };
-    }
-    if (p === '/v1/agent/reload') {
-      const bad = only('PUT');
-      if (bad) return bad;
-      const err = this.reload();
-      if (!err && this.serverReachable()) await this.resolveCentralConfig();
-      return err ? text(500, err) : { status: 200 };
-    }
-    if ((x = m(/^\/v1\/agent\/join\/(.+)$/))) {
-      const bad = only('PUT');
-      if (bad) return bad;
-      try {
-        await this.joinOne(decodeURIComponent(x[1] as string));
+        ),
+    },
+    {
+      methods: ['PUT'],
+      re: /^\/v1\/agent\/service\/register$/,
+      handle: (r, _m, a) => this.register(r, a),
+    },
+    {
+      methods: ['PUT'],
+      re: /^\/v1\/agent\/service\/deregister\/(.+)$/,
+      handle: (_r, m, a) => {
+        const id = decodeURIComponent(m[1] as string);
+        const denied = this.vetServiceUpdate(id, a);
+        if (denied) return denied;
+        this.removeService(id);
+        this.apiDefs.delete(id);
+        this.persistServices();
         return { status: 200 };
-      } catch (err) {
-        return text(500, `1 error occurred:\n\t* ${(err as Error).message}\n\n`);
-      }
-    }
-    if (serverRoute(p)) return this.forward(r);
-    return text(404, '404 page not found\n');
+      },
+    },
+    {
+      methods: ['PUT'],
+      re: /^\/v1\/agent\/service\/maintenance\/(.+)$/,
+      handle: (r, m, a) => this.maintenance(r, decodeURIComponent(m[1] as string), a),
+    },
+    {
+      methods: ['GET'],
+      re: /^\/v1\/agent\/service\/(.+)$/,
+      handle: (_r, m, a) => {
+        const id = decodeURIComponent(m[1] as string);
+        const s = this.services.get(id);
+        if (!s) return text(404, `unknown service ID: ${id}`);
+        const denied = authorize(a, need('service', 'read', s.svc.Service));
+        if (denied) return denied;
+        const view = agentServiceView(s.svc, this.cfg.datacenter, true);
+        return json(view, { 'X-Consul-Contenthash': String(view.ContentHash) });
+      },
+    },
+    {
+      methods: ['GET'],
+      re: /^\/v1\/agent\/health\/service\/(id|name)\/(.+)$/,
+      handle: (r, m, a) =>
+        this.agentHealth(r, m[1] as string, decodeURIComponent(m[2] as string), a),
+    },
+    {
+      methods: ['PUT'],
+      re: /^\/v1\/agent\/check\/register$/,
+      handle: (r, _m, a) => this.registerCheck(r, a),
+    },
+    {
+      methods: ['PUT'],
+      re: /^\/v1\/agent\/check\/deregister\/(.+)$/,
+      handle: (_r, m, a) => {
+        const id = decodeURIComponent(m[1] as string);
+        const denied = this.vetCheckUpdate(id, a);
+        if (denied) return denied;
+        if (!this.checks.has(id)) return text(500, `Unknown check ${JSON.stringify(id)}`);
+        this.removeCheck(id);
+        this.recomputeAliases();
+        return { status: 200 };
+      },
+    },
+    {
+      methods: ['PUT'],
+      re: /^\/v1\/agent\/check\/(pass|warn|fail|update)\/(.+)$/,
+      handle: (r, m, a) => {
+        const id = decodeURIComponent(m[2] as string);
+        return this.vetCheckUpdate(id, a) ?? this.ttlUpdate(r, m[1] as string, id);
+      },
+    },
+    {
+      methods: ['PUT'],
+      re: /^\/v1\/agent\/leave$/,
+      need: () => this.agentNeed('write'),
+      handle: async () => {
+        await this.gracefulLeave();
+        this.later(10, () => void this.shutdown(0));
+        return { status: 200 };
+      },
+    },
+    {
+      methods: ['PUT'],
+      re: /^\/v1\/agent\/reload$/,
+      need: () => this.agentNeed('write'),
+      handle: async () => {
+        const err = this.reload();
+        if (!err && this.serverReachable()) await this.resolveCentralConfig();
+        return err ? text(500, err) : { status: 200 };
+      },
+    },
+    {
+      methods: ['PUT'],
+      re: /^\/v1\/agent\/join\/(.+)$/,
+      need: () => this.agentNeed('write'),
+      handle: async (_r, m) => {
+        try {
+          await this.joinOne(decodeURIComponent(m[1] as string));
+          return { status: 200 };
+        } catch (err) {
+          return text(500, `1 error occurred:\n\t* ${(err as Error).message}\n\n`);
+        }
+      },
+    },
+  ];
+
+  private async route(r: Req): Promise<Reply> {
+    const route = this.routes.find((x) => x.re.test(r.path));
+    if (!route) return serverRoute(r.path) ? this.forward(r) : text(404, '404 page not found\n');
+    if (!route.methods.includes(r.method))
+      return text(405, `method ${r.method} not allowed`, {
+        Allow: ['OPTIONS', ...route.methods].sort().join(','),
+      });
+    const authz = await this.acl.authorizer(r.token);
+    if (isDenial(authz)) return authz;
+    const m = route.re.exec(r.path) as RegExpExecArray;
+    return (route.need && authorize(authz, route.need(m))) ?? route.handle(r, m, authz);
   }
 
-  private membersView(r: Req): Reply {
+  /** 1.10's vetServiceUpdate (ACLs on): service:write on the service; unknown is a 500. */
+  private vetServiceUpdate(id: string, authz: Authorizer): Reply | undefined {
+    if (!this.acl.enabled) return undefined;
+    const s = this.services.get(id);
+    if (!s) return text(500, `Unknown service ${JSON.stringify(id)}`);
+    return authorize(authz, need('service', 'write', s.svc.Service), missing);
+  }
+
+  /** 1.10's vetCheckUpdate (ACLs on): write on the check's service, or node:write. */
+  private vetCheckUpdate(id: string, authz: Authorizer): Reply | undefined {
+    if (!this.acl.enabled) return undefined;
+    const c = this.checks.get(id);
+    if (!c) return text(500, `Unknown check ${JSON.stringify(id)}`);
+    return authorize(authz, this.checkNeed(c.state.def.ServiceID, c.state.ServiceName), missing);
+  }
+
+  private checkNeed(serviceId: string, serviceName: string): Need {
+    return serviceId
+      ? need('service', 'write', serviceName)
+      : need('node', 'write', this.cfg.nodeName);
+  }
+
+  /**
+   * 1.10's vetServiceRegister: service:write on the service, on one it replaces, on a proxy's
+   * destination, and on its sidecar (`Permission denied: Missing service:write on users`).
+   */
+  private vetRegister(def: ServiceDefinition, authz: Authorizer): Reply | undefined {
+    const s = def.service;
+    const names = [s.Service];
+    const existing = this.services.get(s.ID);
+    if (existing) names.push(existing.svc.Service);
+    if (s.Kind === 'connect-proxy' && s.Proxy) names.push(s.Proxy.DestinationServiceName);
+    if (def.sidecar) {
+      const name = Object.entries(def.sidecar).find(([k]) => k.toLowerCase() === 'name')?.[1];
+      names.push(typeof name === 'string' && name ? name : `${s.Service}-sidecar-proxy`);
+    }
+    return authorize(
+      authz,
+      names.map((n) => need('service', 'write', n)),
+      missing,
+    );
+  }
+
+  /** LAN members filtered by node:read (recording 11 f: `node "cluster-1"` sees only itself). */
+  private membersView(r: Req, authz: Authorizer): Reply {
     if (r.query.get('wan') === '1' || r.query.get('wan') === 'true') {
       if (!this.cfg.server) return json([]);
       const self = this.selfMember();
@@ -1355,7 +1667,28 @@ class Agent {
         },
       ]);
     }
-    return json(this.memberList());
+    return json(this.memberList().filter((m) => authz.allows('node', 'read', m.Name)));
+  }
+
+  /** Stats.consul.acl: disabled, legacy (as the `acls` tag says 2), enabled. */
+  private get aclStat(): string {
+    return { '0': 'disabled', '1': 'enabled', '2': 'legacy' }[this.aclTag] ?? 'disabled';
+  }
+
+  /** The ACL fields of DebugConfig with ACLs on (the template's are an ACL-less agent's). */
+  private aclDebugConfig(): JsonObject {
+    const a = this.acl.settings;
+    const raw = (this.cfg.raw.acl ?? {}) as JsonObject;
+    return {
+      ACLDefaultPolicy: a.defaultPolicy,
+      ACLDownPolicy: a.downPolicy,
+      ACLsEnabled: true,
+      ACLTokens: {
+        ...((debugTemplate as JsonObject).ACLTokens as JsonObject),
+        DataDir: this.cfg.dataDir,
+        EnablePersistence: raw.enable_token_persistence === true,
+      },
+    };
   }
 
   private selfView(): JsonObject {
@@ -1406,6 +1739,7 @@ class Agent {
       ServerPort: c.ports.server,
       SkipLeaveOnInt: c.skipLeaveOnInterrupt,
       StartJoinAddrsLAN: c.startJoin,
+      ...(this.acl.enabled ? this.aclDebugConfig() : {}),
     };
     const members = this.memberList();
     const count = (s: number): string => String(members.filter((m) => m.Status === s).length);
@@ -1434,7 +1768,7 @@ class Agent {
         build: { prerelease: '', revision: '', version: VERSION },
         consul: c.server
           ? {
-              acl: 'disabled',
+              acl: this.aclStat,
               bootstrap: String(c.bootstrap),
               known_datacenters: '1',
               leader: String(this.leaderAddr !== ''),
@@ -1442,7 +1776,7 @@ class Agent {
               server: 'true',
             }
           : {
-              acl: 'disabled',
+              acl: this.aclStat,
               known_servers: this.server && !this.server.failed ? '1' : '0',
               server: 'false',
             },
@@ -1526,7 +1860,7 @@ class Agent {
     return this.cfg.server || (!!this.server && !this.server.failed);
   }
 
-  private async register(r: Req): Promise<Reply> {
+  private async register(r: Req, authz: Authorizer): Promise<Reply> {
     let raw: unknown;
     try {
       raw = parseGoJson(r.body, 'decoder');
@@ -1537,8 +1871,13 @@ class Agent {
     if (!isObj(raw))
       return text(400, 'Request decode failed: json: cannot unmarshal into ServiceDefinition');
     const def = decodeService(raw, true);
+    // 1.10 keeps the caller's token for the service's syncs (a body `Token` is not used).
+    def.token = r.token;
+    validateService(def);
+    const denied = this.vetRegister(def, authz);
+    if (denied) return denied;
     const needsCentral = this.addService(def, 'api');
-    this.apiDefs.set(def.service.ID, raw);
+    this.apiDefs.set(def.service.ID, { ...raw, Token: r.token });
     this.persistServices();
     if (this.serverReachable()) await this.resolveCentralConfig();
     if (needsCentral && this.cfg.enableCentralServiceConfig && !this.serverReachable()) {
@@ -1552,7 +1891,7 @@ class Agent {
     return { status: 200 };
   }
 
-  private registerCheck(r: Req): Reply {
+  private registerCheck(r: Req, authz: Authorizer): Reply {
     let raw: unknown;
     try {
       raw = parseGoJson(r.body, 'decoder');
@@ -1564,7 +1903,9 @@ class Agent {
     if (!def.Name) return text(400, 'Missing check name');
     const svc = def.ServiceID ? this.services.get(def.ServiceID)?.svc : undefined;
     if (def.ServiceID && !svc) return text(400, `ServiceID "${def.ServiceID}" does not exist`);
-    this.addCheck(def, svc);
+    const denied = authorize(authz, this.checkNeed(def.ServiceID, svc?.Service ?? ''), missing);
+    if (denied) return denied;
+    this.addCheck(def, svc, r.token);
     this.recomputeAliases();
     this.scheduleSync();
     return { status: 200 };
@@ -1593,11 +1934,13 @@ class Agent {
     return { status: 200 };
   }
 
-  private maintenance(r: Req, id: string): Reply {
+  private maintenance(r: Req, id: string, authz: Authorizer): Reply {
     const enable = r.query.get('enable');
     if (enable === null) return text(400, 'Missing value for enable');
     if (enable !== 'true' && enable !== 'false')
       return text(400, `Invalid value for enable: "${enable}"`);
+    const denied = this.vetServiceUpdate(id, authz);
+    if (denied) return denied;
     const s = this.services.get(id);
     if (!s) return text(404, `Unknown service ID "${id}"`);
     const checkId = `_service_maintenance:${id}`;
@@ -1620,6 +1963,7 @@ class Agent {
             DeregisterCriticalServiceAfterMs: 0,
           },
           s.svc,
+          r.token,
         );
         this.log.info('agent', 'Service entered maintenance mode', { service: id });
       }
@@ -1632,7 +1976,10 @@ class Agent {
     return { status: 200 };
   }
 
-  private agentHealth(r: Req, by: string, key: string): Reply {
+  private agentHealth(r: Req, by: string, key: string, authz: Authorizer): Reply {
+    // By name, 1.10 checks service:read before looking; by ID, once it found the service.
+    const byName = by === 'name' && authorize(authz, need('service', 'read', key));
+    if (byName) return byName;
     const list = [...this.services.values()].filter((s) =>
       by === 'id' ? s.svc.ID === key : s.svc.Service === key,
     );
@@ -1656,6 +2003,8 @@ class Agent {
         return textFormat
           ? text(404, `ServiceId ${key} not found`)
           : text(404, `ServiceId ${key} not found`);
+      const denied = authorize(authz, need('service', 'read', s.svc.Service));
+      if (denied) return denied;
       const e = entry(s);
       if (textFormat) return text(code(e.status), e.status);
       return {

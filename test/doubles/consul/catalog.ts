@@ -54,6 +54,11 @@ export class Catalog implements EntryLookup {
     return this.index;
   }
 
+  /** The next index, for other replicated state (ACL policies and tokens). */
+  nextIndex(): number {
+    return this.bump();
+  }
+
   /** Blocking query: resolves once the index passes `min` or after `waitMs`. */
   waitFor(min: number, waitMs: number): Promise<void> {
     if (this.index > min) return Promise.resolve();
@@ -98,25 +103,37 @@ export class Catalog implements EntryLookup {
     return rec;
   }
 
-  /** Anti-entropy: the node's full local state replaces what the catalog holds for it. */
-  syncNode(info: NodeInfo, services: NodeService[], checks: CheckState[]): void {
-    const rec = this.ensureNode(info);
+  /**
+   * Anti-entropy: the node's full local state replaces what the catalog holds for it, except
+   * what ACLs `blocked` (those parts keep what the catalog has, if anything).
+   */
+  syncNode(
+    info: NodeInfo,
+    services: NodeService[],
+    checks: CheckState[],
+    blocked?: { node: boolean; services: Set<string>; checks: Set<string> },
+  ): void {
+    const rec = blocked?.node
+      ? (this.nodes.get(info.Node) ??
+        this.ensureNode({ ...info, TaggedAddresses: null, Meta: null }))
+      : this.ensureNode(info);
     const ids = new Set(services.map((s) => s.ID));
     for (const id of [...rec.services.keys()]) {
-      if (!ids.has(id)) {
+      if (!ids.has(id) && !blocked?.services.has(id)) {
         rec.services.delete(id);
         this.bump();
       }
     }
-    for (const s of services) this.upsert(rec.services, s.ID, s);
+    for (const s of services) if (!blocked?.services.has(s.ID)) this.upsert(rec.services, s.ID, s);
     const checkIds = new Set(checks.map((c) => c.def.CheckID));
     for (const id of [...rec.checks.keys()]) {
-      if (id !== 'serfHealth' && !checkIds.has(id)) {
+      if (id !== 'serfHealth' && !checkIds.has(id) && !blocked?.checks.has(id)) {
         rec.checks.delete(id);
         this.bump();
       }
     }
-    for (const c of checks) this.upsert(rec.checks, c.def.CheckID, c);
+    for (const c of checks)
+      if (!blocked?.checks.has(c.def.CheckID)) this.upsert(rec.checks, c.def.CheckID, c);
   }
 
   setSerfHealth(info: NodeInfo, alive: boolean): void {

@@ -134,7 +134,8 @@ function validate(argv: string[]): number {
   try {
     const sources = p.args.map((path) => ({ kind: 'file' as const, path }));
     const loaded = loadSources(sources, {}, one(p, 'config-format'));
-    buildRuntime(loaded.raw, false, loaded.warnings);
+    // 1.10 prints the builder's warnings on stderr, then the verdict (recording 11, 00).
+    for (const w of buildRuntime(loaded.raw, false, loaded.warnings).warnings) err(w);
   } catch (e) {
     if (e instanceof ConfigError) {
       err(`Config validation failed: ${e.message}`);

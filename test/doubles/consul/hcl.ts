@@ -1,6 +1,7 @@
-// A small HCL1 subset — enough for config-entry files (`consul config write x.hcl`):
-// `key = value`, blocks `key { … }`, lists, strings, numbers, bools, comments. Errors are worded
-// like hashicorp/hcl v1 ("At 3:17: literal not terminated").
+// A small HCL1 subset — enough for config-entry files (`consul config write x.hcl`) and ACL
+// policy rules: `key = value`, blocks `key { … }` and labelled blocks `key "label" { … }`
+// (→ `{ key: { label: { … } } }`, blocks of one key merged), lists, strings, numbers, bools,
+// comments. Errors are worded like hashicorp/hcl v1 ("At 3:17: literal not terminated").
 import type { Json, JsonObject } from './config.ts';
 
 export class HclError extends Error {}
@@ -102,6 +103,19 @@ const NAMES: Record<string, string> = {
 const tokName = (t: Tok): string =>
   t.t === 'eof' ? 'EOF' : t.t === 'punct' ? (NAMES[t.v] ?? t.v) : t.t.toUpperCase();
 
+const isObject = (v: Json | undefined): v is JsonObject =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Labelled blocks of one key (`service "a" {…} service "b" {…}`) share one object. */
+function mergeBlocks(a: JsonObject, b: JsonObject): JsonObject {
+  const out: JsonObject = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const prev = out[k];
+    out[k] = isObject(prev) && isObject(v) ? mergeBlocks(prev, v) : v;
+  }
+  return out;
+}
+
 /** Parses HCL text into a JSON object (blocks become objects). */
 export function parseHcl(src: string): JsonObject {
   const toks = tokenize(src);
@@ -126,20 +140,24 @@ export function parseHcl(src: string): JsonObject {
         throw new HclError(`At ${t.line}:${t.col}: expected: IDENT | STRING got: ${tokName(t)}`);
       }
       next();
+      const labels: string[] = [];
+      while (peek().t === 'string') labels.push(next().v);
       const after = peek();
       let v: Json;
-      if (after.t === 'punct' && after.v === '=') {
+      if (after.t === 'punct' && after.v === '=' && labels.length === 0) {
         next();
         v = value();
       } else if (after.t === 'punct' && after.v === '{') {
         next();
         v = body(true);
+        for (const label of labels.reverse()) v = { [label]: v };
       } else {
         throw new HclError(
           `At ${after.line}:${after.col}: key '${t.v}' expected start of object ('{') or assignment ('=')`,
         );
       }
-      out[t.v] = v;
+      const prev = out[t.v];
+      out[t.v] = labels.length && isObject(prev) && isObject(v) ? mergeBlocks(prev, v) : v;
       if (peek().t === 'punct' && peek().v === ',') next();
     }
   };

@@ -9,6 +9,8 @@ export interface Reply {
   body?: unknown;
   /** Send the JSON body even when it is a string (e.g. `""` from /v1/status/leader). */
   json?: boolean;
+  /** Written by the handler itself in 1.10 (e.g. the ACL bootstrap refusal): no Request error line. */
+  quiet?: boolean;
 }
 
 export interface Req {
@@ -17,6 +19,8 @@ export interface Req {
   query: URLSearchParams;
   body: string;
   remote: string;
+  /** The caller's ACL token ('' = none: anonymous, or the agent's default token). */
+  token: string;
 }
 
 export const text = (status: number, body: string, headers?: Record<string, string>): Reply => ({
@@ -40,6 +44,21 @@ export function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
+/**
+ * The token as 1.10's parseToken finds it: `?token=`, else `X-Consul-Token`, else
+ * `Authorization: Bearer <t>` (first word after the scheme); '' when there is none.
+ */
+export function tokenOf(url: URL, headers: IncomingMessage['headers']): string {
+  const query = url.searchParams.get('token');
+  if (query) return query;
+  const header = headers['x-consul-token'];
+  if (typeof header === 'string' && header) return header;
+  const [scheme, ...rest] = (headers.authorization ?? '').split(' ');
+  if (rest.length > 0 && scheme?.toLowerCase() === 'bearer')
+    return rest.join(' ').trim().split(' ')[0] ?? '';
+  return '';
+}
+
 export async function toReq(req: IncomingMessage): Promise<Req> {
   const url = new URL(req.url ?? '/', 'http://double');
   return {
@@ -48,6 +67,7 @@ export async function toReq(req: IncomingMessage): Promise<Req> {
     query: url.searchParams,
     body: await readBody(req),
     remote: `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? 0}`,
+    token: tokenOf(url, req.headers),
   };
 }
 

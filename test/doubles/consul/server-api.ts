@@ -1,8 +1,12 @@
 // Endpoints a 1.10 client forwards to the servers over RPC (status, catalog, health, config
-// entries, intentions, CA roots). The server double answers them from its Catalog; a client
-// double relays them over the internal link (agent.ts).
+// entries, intentions, CA roots, the ACL API). The server double answers them from its Catalog,
+// resolving the caller's token after the leader wait: lists are filtered to what the token may
+// read, writes it may not make are 403 `Permission denied`. A client double relays them over the
+// internal link (agent.ts).
+import type { Authorizer } from './acl.ts';
+import { authorize, entryRead, entryWrite, isDenial, need } from './acl.ts';
+import { ACL_ROUTES } from './acl-api.ts';
 import type { JsonObject } from './config.ts';
-import type { Catalog } from './catalog.ts';
 import type { ConfigEntry } from './config-entries.ts';
 import {
   CONFIG_KINDS,
@@ -15,59 +19,17 @@ import {
 import { GoJsonError, parseGoJson } from './gojson.ts';
 import type { Reply, Req } from './http.ts';
 import { json, text } from './http.ts';
+import type { Route, ServerContext } from './server-route.ts';
+import { NO_LEADER, read } from './server-route.ts';
 
-export interface ServerContext {
-  catalog: Catalog;
-  datacenter: string;
-  rpcAddr: string;
-  trustDomain: string;
-  /** Resolves true once a leader exists, false after the RPC hold timeout. */
-  awaitLeader(): Promise<boolean>;
-  leader(): string;
-  onEntriesChanged(): void;
-}
-
-const NO_LEADER = text(500, 'No cluster leader');
-
-function blockingHeaders(ctx: ServerContext, consistency = true): Record<string, string> {
-  return {
-    'X-Consul-Index': String(ctx.catalog.index),
-    'X-Consul-Knownleader': 'true',
-    'X-Consul-Lastcontact': '0',
-    ...(consistency ? { 'X-Consul-Effective-Consistency': 'leader' } : {}),
-    'X-Consul-Query-Backend': 'blocking-query',
-  };
-}
-
-function parseWait(s: string | null): number {
-  if (!s) return 5 * 60_000;
-  const m = /^(\d+)(ms|s|m)?$/.exec(s);
-  if (!m) return 5 * 60_000;
-  const n = Number(m[1]);
-  return Math.min(m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000, 10 * 60_000);
-}
-
-/** A blocking read: waits for the leader, then for ?index to pass, then answers. */
-async function read(
-  ctx: ServerContext,
-  req: Req,
-  produce: () => Reply,
-  consistency = true,
-): Promise<Reply> {
-  if (!(await ctx.awaitLeader())) return NO_LEADER;
-  const index = req.query.get('index');
-  if (index !== null) await ctx.catalog.waitFor(Number(index), parseWait(req.query.get('wait')));
-  const r = produce();
-  return { ...r, headers: { ...blockingHeaders(ctx, consistency), ...(r.headers ?? {}) } };
-}
-
-interface Route {
-  methods: string[];
-  re: RegExp;
-  handle: (ctx: ServerContext, req: Req, m: RegExpExecArray) => Promise<Reply>;
-  /** What the receiving agent's HTTP handler rejects itself, before any RPC. */
-  local?: (req: Req) => Reply | undefined;
-}
+// What a token may see of a list (1.10's ACL filters): nodes need node:read, service instances
+// node:read and service:read, checks node:read (and service:read for a service's check).
+const nodeOk = (a: Authorizer, node: unknown): boolean => a.allows('node', 'read', String(node));
+const svcOk = (a: Authorizer, svc: unknown): boolean => a.allows('service', 'read', String(svc));
+const checkOk = (a: Authorizer, c: JsonObject): boolean =>
+  nodeOk(a, c.Node) && (!c.ServiceName || svcOk(a, c.ServiceName));
+const healthOk = (a: Authorizer, e: JsonObject): boolean =>
+  nodeOk(a, (e.Node as JsonObject).Node) && svcOk(a, (e.Service as JsonObject).Service);
 
 const intentionsView = (ctx: ServerContext): JsonObject[] =>
   ctx.catalog.listIndexed('service-intentions').flatMap((e) =>
@@ -101,6 +63,10 @@ async function putConfig(ctx: ServerContext, req: Req): Promise<Reply> {
   const { entry, error } = decodeEntryBody(req.body);
   if (error) return error;
   if (!(await ctx.awaitLeader())) return NO_LEADER;
+  const authz = ctx.authorizer(req);
+  if (isDenial(authz)) return authz;
+  const denied = authorize(authz, entryWrite(entry));
+  if (denied) return denied;
   try {
     validateEntry(entry, ctx.catalog);
   } catch (err) {
@@ -129,23 +95,30 @@ const ROUTES: Route[] = [
   {
     methods: ['GET'],
     re: /^\/v1\/catalog\/nodes$/,
-    handle: (ctx, req) => read(ctx, req, () => json(ctx.catalog.nodesList())),
+    handle: (ctx, req) =>
+      read(ctx, req, (a) => json(ctx.catalog.nodesList().filter((n) => nodeOk(a, n.Node)))),
   },
   {
     methods: ['GET'],
     re: /^\/v1\/catalog\/services$/,
-    handle: (ctx, req) => read(ctx, req, () => json(ctx.catalog.servicesMap())),
+    handle: (ctx, req) =>
+      read(ctx, req, (a) =>
+        json(
+          Object.fromEntries(
+            Object.entries(ctx.catalog.servicesMap()).filter(([name]) => svcOk(a, name)),
+          ),
+        ),
+      ),
   },
   {
     methods: ['GET'],
     re: /^\/v1\/catalog\/service\/([^/]+)$/,
     handle: (ctx, req, m) =>
-      read(ctx, req, () =>
+      read(ctx, req, (a) =>
         json(
-          ctx.catalog.catalogService(
-            decodeURIComponent(m[1] as string),
-            req.query.get('tag') ?? undefined,
-          ),
+          ctx.catalog
+            .catalogService(decodeURIComponent(m[1] as string), req.query.get('tag') ?? undefined)
+            .filter((e) => nodeOk(a, e.Node) && svcOk(a, e.ServiceName)),
         ),
       ),
   },
@@ -153,8 +126,10 @@ const ROUTES: Route[] = [
     methods: ['GET'],
     re: /^\/v1\/catalog\/connect\/([^/]+)$/,
     handle: (ctx, req, m) =>
-      read(ctx, req, () => {
+      read(ctx, req, (a) => {
         const name = decodeURIComponent(m[1] as string);
+        // Finding a service's proxies needs service:read on it (else an empty answer).
+        if (!svcOk(a, name)) return json([]);
         const ids = new Set(
           ctx.catalog
             .healthService(name, { connect: true, passing: false })
@@ -163,42 +138,67 @@ const ROUTES: Route[] = [
         const all = Object.keys(ctx.catalog.servicesMap()).flatMap((s) =>
           ctx.catalog.catalogService(s),
         );
-        return json(all.filter((s) => ids.has(`${s.Node}/${s.ServiceID}`)));
+        return json(
+          all.filter(
+            (s) =>
+              ids.has(`${s.Node}/${s.ServiceID}`) && nodeOk(a, s.Node) && svcOk(a, s.ServiceName),
+          ),
+        );
       }),
   },
   {
     methods: ['GET'],
     re: /^\/v1\/catalog\/node\/([^/]+)$/,
     handle: (ctx, req, m) =>
-      read(ctx, req, () => json(ctx.catalog.catalogNode(decodeURIComponent(m[1] as string)))),
+      read(ctx, req, (a) => {
+        const name = decodeURIComponent(m[1] as string);
+        const node = nodeOk(a, name) ? ctx.catalog.catalogNode(name) : null;
+        if (!node) return json(null);
+        const services = Object.entries(node.Services as JsonObject).filter(([, s]) =>
+          svcOk(a, (s as JsonObject).Service),
+        );
+        return json({ ...node, Services: Object.fromEntries(services) });
+      }),
   },
   {
     methods: ['GET'],
     re: /^\/v1\/health\/(service|connect)\/([^/]+)$/,
     handle: (ctx, req, m) =>
-      read(ctx, req, () =>
-        json(
-          ctx.catalog.healthService(decodeURIComponent(m[2] as string), {
-            connect: m[1] === 'connect',
-            passing: req.query.has('passing') && req.query.get('passing') !== 'false',
-            tag: req.query.get('tag') ?? undefined,
-          }),
-        ),
-      ),
+      read(ctx, req, (a) => {
+        const name = decodeURIComponent(m[2] as string);
+        if (m[1] === 'connect' && !svcOk(a, name)) return json([]);
+        return json(
+          ctx.catalog
+            .healthService(name, {
+              connect: m[1] === 'connect',
+              passing: req.query.has('passing') && req.query.get('passing') !== 'false',
+              tag: req.query.get('tag') ?? undefined,
+            })
+            .filter((e) => healthOk(a, e)),
+        );
+      }),
   },
   {
     methods: ['GET'],
     re: /^\/v1\/health\/checks\/([^/]+)$/,
     handle: (ctx, req, m) =>
-      read(ctx, req, () =>
-        json(ctx.catalog.healthChecksOfService(decodeURIComponent(m[1] as string))),
+      read(ctx, req, (a) =>
+        json(
+          ctx.catalog
+            .healthChecksOfService(decodeURIComponent(m[1] as string))
+            .filter((c) => checkOk(a, c)),
+        ),
       ),
   },
   {
     methods: ['GET'],
     re: /^\/v1\/health\/node\/([^/]+)$/,
     handle: (ctx, req, m) =>
-      read(ctx, req, () => json(ctx.catalog.healthNode(decodeURIComponent(m[1] as string)))),
+      read(ctx, req, (a) =>
+        json(
+          ctx.catalog.healthNode(decodeURIComponent(m[1] as string)).filter((c) => checkOk(a, c)),
+        ),
+      ),
   },
   {
     methods: ['GET'],
@@ -208,7 +208,9 @@ const ROUTES: Route[] = [
       if (!['any', 'passing', 'warning', 'critical'].includes(state)) {
         return text(400, `Invalid check state: ${state}`);
       }
-      return read(ctx, req, () => json(ctx.catalog.healthState(state)));
+      return read(ctx, req, (a) =>
+        json(ctx.catalog.healthState(state).filter((c) => checkOk(a, c))),
+      );
     },
   },
   {
@@ -226,13 +228,14 @@ const ROUTES: Route[] = [
       return read(
         ctx,
         req,
-        () =>
+        (a) =>
           json(
             ctx.catalog
               .listIndexed(kind)
+              .filter((e) => !authorize(a, entryRead(kind, e.value.Name)))
               .map((e) => ({ ...e.value, CreateIndex: e.create, ModifyIndex: e.modify })),
           ),
-        false,
+        { consistency: false },
       );
     },
   },
@@ -245,6 +248,11 @@ const ROUTES: Route[] = [
       if (!CONFIG_KINDS.includes(kind)) return text(500, `invalid config entry kind: ${kind}`);
       if (req.method === 'DELETE') {
         if (!(await ctx.awaitLeader())) return NO_LEADER;
+        const authz = ctx.authorizer(req);
+        if (isDenial(authz)) return authz;
+        // 1.10 vets a delete like a write of that kind and name (CanWrite).
+        const denied = authorize(authz, entryWrite({ Kind: kind, Name: name }));
+        if (denied) return denied;
         ctx.catalog.deleteEntry(kind, name);
         ctx.onEntriesChanged();
         return json({});
@@ -252,19 +260,28 @@ const ROUTES: Route[] = [
       return read(
         ctx,
         req,
-        () => {
+        (a) => {
+          const denied = authorize(a, entryRead(kind, name));
+          if (denied) return denied;
           const e = ctx.catalog.getIndexed(kind, name);
           if (!e) return text(404, `Config entry not found for "${kind}" / "${name}"`);
           return json({ ...e.value, CreateIndex: e.create, ModifyIndex: e.modify });
         },
-        false,
+        { consistency: false },
       );
     },
   },
   {
     methods: ['GET'],
     re: /^\/v1\/connect\/intentions$/,
-    handle: (ctx, req) => read(ctx, req, () => json(intentionsView(ctx))),
+    handle: (ctx, req) =>
+      read(ctx, req, (a) =>
+        json(
+          intentionsView(ctx).filter((i) =>
+            a.allows('intention', 'read', String(i.DestinationName)),
+          ),
+        ),
+      ),
   },
   {
     methods: ['GET'],
@@ -275,6 +292,11 @@ const ROUTES: Route[] = [
       if (!source) return text(400, "required query parameter 'source' not set");
       if (!destination) return text(400, "required query parameter 'destination' not set");
       if (!(await ctx.awaitLeader())) return NO_LEADER;
+      // Only pass/fail comes back, so 1.10 asks for service:read, not intention:read.
+      const authz = ctx.authorizer(req);
+      if (isDenial(authz)) return authz;
+      const denied = authorize(authz, need('service', 'read', destination));
+      if (denied) return denied;
       return json({ Allowed: intentionDecision(ctx.catalog, source, destination).allowed });
     },
   },
@@ -282,8 +304,13 @@ const ROUTES: Route[] = [
     methods: ['GET'],
     re: /^\/v1\/connect\/intentions\/match$/,
     handle: (ctx, req) =>
-      read(ctx, req, () => {
+      read(ctx, req, (a) => {
         const names = req.query.getAll('name');
+        const denied = authorize(
+          a,
+          names.map((n) => need('intention', 'read', n)),
+        );
+        if (denied) return denied;
         const by = req.query.get('by') === 'source' ? 'SourceName' : 'DestinationName';
         const all = intentionsView(ctx);
         return json(
@@ -296,37 +323,44 @@ const ROUTES: Route[] = [
   {
     methods: ['GET'],
     re: /^\/v1\/(agent\/)?connect\/ca\/roots$/,
+    // The CA roots are public: 1.10 checks no token for them.
     handle: (ctx, req) =>
-      read(ctx, req, () => {
-        const id = '9f:4a:44:ad:20:c9:70:e4:cb:1e:81:27:c3:48:ce:3b:5b:28:8f:d3';
-        return json({
-          ActiveRootID: id,
-          TrustDomain: `${ctx.trustDomain}.consul`,
-          Roots: [
-            {
-              ID: id,
-              Name: 'Consul CA Primary Cert',
-              SerialNumber: 7,
-              SigningKeyID: '04:4b:d6:2e:9b:c1:36:da:d0:8b:e7:81:04:fe:5f:82:2f:9f:f8:73',
-              ExternalTrustDomain: ctx.trustDomain,
-              NotBefore: '2026-01-01T00:00:00Z',
-              NotAfter: '2036-01-01T00:00:00Z',
-              RootCert:
-                '-----BEGIN CERTIFICATE-----\n(consul double: no real CA)\n-----END CERTIFICATE-----\n',
-              IntermediateCerts: null,
-              Active: true,
-              PrivateKeyType: 'ec',
-              PrivateKeyBits: 256,
-              CreateIndex: 8,
-              ModifyIndex: 8,
-            },
-          ],
-        });
-      }),
+      read(
+        ctx,
+        req,
+        () => {
+          const id = '9f:4a:44:ad:20:c9:70:e4:cb:1e:81:27:c3:48:ce:3b:5b:28:8f:d3';
+          return json({
+            ActiveRootID: id,
+            TrustDomain: `${ctx.trustDomain}.consul`,
+            Roots: [
+              {
+                ID: id,
+                Name: 'Consul CA Primary Cert',
+                SerialNumber: 7,
+                SigningKeyID: '04:4b:d6:2e:9b:c1:36:da:d0:8b:e7:81:04:fe:5f:82:2f:9f:f8:73',
+                ExternalTrustDomain: ctx.trustDomain,
+                NotBefore: '2026-01-01T00:00:00Z',
+                NotAfter: '2036-01-01T00:00:00Z',
+                RootCert:
+                  '-----BEGIN CERTIFICATE-----\n(consul double: no real CA)\n-----END CERTIFICATE-----\n',
+                IntermediateCerts: null,
+                Active: true,
+                PrivateKeyType: 'ec',
+                PrivateKeyBits: 256,
+                CreateIndex: 8,
+                ModifyIndex: 8,
+              },
+            ],
+          });
+        },
+        { open: true },
+      ),
   },
   {
     methods: ['POST'],
     re: /^\/v1\/agent\/connect\/authorize$/,
+    agentEndpoint: true,
     handle: async (ctx, req) => {
       let body: JsonObject;
       try {
@@ -340,10 +374,15 @@ const ROUTES: Route[] = [
       const src = /\/svc\/([^/]+)$/.exec(uri)?.[1];
       if (!src) return text(400, 'ClientCertURI not a valid Connect identifier');
       if (!(await ctx.awaitLeader())) return NO_LEADER;
+      const authz = ctx.authorizer(req);
+      if (isDenial(authz)) return authz;
+      const denied = authorize(authz, need('service', 'write', target));
+      if (denied) return denied;
       const d = intentionDecision(ctx.catalog, src, target);
       return json({ Authorized: d.allowed, Reason: d.reason });
     },
   },
+  ...ACL_ROUTES,
 ];
 
 /** Allowed methods when the path is served here, or undefined when it is not a server path. */

@@ -218,6 +218,8 @@ export interface ServiceDefinition {
   service: NodeService;
   checks: Json[];
   sidecar?: JsonObject;
+  /** The definition's ACL `token` ('' = none). */
+  token: string;
 }
 
 function strMap(v: Json | undefined): Record<string, string> {
@@ -291,7 +293,7 @@ export function decodeService(o: JsonObject, strict: boolean): ServiceDefinition
   if (strict) for (const c of checks) if (isObj(c)) new Fields(c).strict(CHECK_FIELDS);
   const sidecar = cf?.obj('SidecarService');
   if (strict && sidecar) new Fields(sidecar).strict(SERVICE_FIELDS);
-  return { service, checks, ...(sidecar ? { sidecar } : {}) };
+  return { service, checks, ...(sidecar ? { sidecar } : {}), token: f.str('Token') };
 }
 
 /** Validation the register endpoint applies (400 texts). */
@@ -369,6 +371,8 @@ function checkDef(f: Fields, id: string, name: string, serviceId: string): Check
 export interface SidecarResult {
   service: NodeService;
   checks: CheckDef[];
+  /** The sidecar_service's own `token` ('' = none: it inherits its parent's). */
+  token: string;
 }
 
 /** Expands `connect.sidecar_service`; `pickPort` returns the port or throws (range used up). */
@@ -427,7 +431,7 @@ export function expandSidecar(
       },
     ];
   }
-  return { service: s, checks };
+  return { service: s, checks, token: def.token };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -44,6 +44,10 @@ export interface BootstrapConfig {
       address: { socket_address: { address: string; port_value: number } };
     }[];
   };
+  /** The xDS stream's gRPC metadata: `x-consul-token` is the proxy's ACL token. */
+  dynamic_resources?: {
+    ads_config?: { grpc_services?: { initial_metadata?: { key: string; value: string }[] } };
+  };
 }
 
 export interface Knobs {
@@ -256,8 +260,13 @@ export class EnvoyDouble {
     });
   }
 
+  /** The agent's HTTP API, called with the token Envoy's xDS stream would carry (ACLs). */
   private agentApi(): ConsulApi {
-    return new ConsulApi(this.knobs.consulHttpAddr ?? `${this.agentGrpc.address}:8500`);
+    const token =
+      this.boot.dynamic_resources?.ads_config?.grpc_services?.initial_metadata?.find(
+        (m) => m.key === 'x-consul-token',
+      )?.value ?? '';
+    return new ConsulApi(this.knobs.consulHttpAddr ?? `${this.agentGrpc.address}:8500`, token);
   }
 
   /** What Consul's xDS would send: public + upstream listeners and their clusters. */
