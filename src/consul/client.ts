@@ -188,17 +188,21 @@ export class ConsulClient {
     await this.call(() => this.api.agent.service.deregister(serviceId), z.unknown());
   }
 
-  /** GET /v1/config/:kind/:name; null when Consul has no such entry (404). */
+  /**
+   * The stored entry of that kind and name, or null. Read through the kind's list
+   * (`GET /v1/config/:kind`, 200 even when empty): a GET of one missing entry answers 404 and
+   * makes Consul log an [ERROR] line each time, alarming on every first start.
+   */
   async readConfigEntry(kind: string, name: string): Promise<StoredConfigEntry | null> {
-    const res = await this.fetch('GET', `/v1/config/${enc(kind)}/${enc(name)}`);
-    if (res.status === 404) return null;
-    const body = await this.expectOk(res);
-    const parsed = ConfigEntrySchema.extend({ ModifyIndex: z.number() }).safeParse(
-      JSON.parse(body),
-    );
-    if (!parsed.success)
-      throw new ConsulError(`unexpected config entry from Consul: ${body}`, 200, false);
-    return parsed.data;
+    const body = await this.expectOk(await this.fetch('GET', `/v1/config/${enc(kind)}`));
+    const parsed = z
+      .array(ConfigEntrySchema.extend({ ModifyIndex: z.number() }))
+      .nullable()
+      .safeParse(JSON.parse(body));
+    if (!parsed.success) {
+      throw new ConsulError(`unexpected config entries from Consul: ${body}`, 200, false);
+    }
+    return parsed.data?.find((entry) => entry.Name === name) ?? null;
   }
 
   /**

@@ -94,33 +94,69 @@ export function relayLine(
   line: string,
   stream: OutputStream,
   truncated: boolean,
-  { logger, parseLine, onDrop }: RelayOptions,
+  options: RelayOptions,
 ): void {
-  if (line.trim() === '') return;
-  let parsed: ParsedLine | undefined;
+  const parsed = readLine(line, stream, options.parseLine);
+  if (parsed) writeRecord(parsed, { stream, truncated }, options);
+}
+
+/** A line as a record (the hook's reading, else the default); null for a blank line. */
+function readLine(
+  line: string,
+  stream: OutputStream,
+  parseLine: RelayOptions['parseLine'],
+): ParsedLine | null {
+  if (line.trim() === '') return null;
   if (parseLine) {
     try {
-      parsed = parseLine(line, stream);
+      return parseLine(line, stream);
     } catch {
       // A hook that cannot read a line leaves it to the default reading.
     }
   }
-  parsed ??= parseOutputLine(line);
-  const record: Record<string, unknown> = { ...safeFields(parsed.fields ?? {}), stream };
-  if (truncated) record.truncated = true;
+  return parseOutputLine(line);
+}
+
+function writeRecord(
+  parsed: ParsedLine,
+  extra: { stream: OutputStream; truncated?: boolean; repeated?: number },
+  { logger, onDrop }: RelayOptions,
+): void {
+  const record: Record<string, unknown> = {
+    ...safeFields(parsed.fields ?? {}),
+    stream: extra.stream,
+  };
+  if (extra.truncated) record.truncated = true;
+  if (extra.repeated) record.repeated = extra.repeated;
+  const times = extra.repeated === 1 ? 'time' : 'times';
+  const msg = extra.repeated
+    ? `${parsed.msg} [repeated ${extra.repeated} more ${times}]`
+    : parsed.msg;
   const before = droppedLogRecords(logger);
-  logger[parsed.level ?? 'info'](record, parsed.msg);
+  logger[parsed.level ?? 'info'](record, msg);
   if (droppedLogRecords(logger) > before) onDrop();
 }
 
-/** A relay for one output stream of one child. */
+/** How long a run of identical lines goes unreported at most before its count is logged. */
+export const REPEAT_REPORT_MS = 5000;
+
+/**
+ * A relay for one output stream of one child. A run of identical lines (same level, message and
+ * fields: hclog's timestamp is not part of them) is logged once, then as one count when the run
+ * ends or every REPEAT_REPORT_MS: a client without servers prints `No servers available` ~150
+ * times in its first 20 ms, which would bury the lines that matter.
+ */
 export class StreamRelay {
   private readonly splitter: LineSplitter;
+  private run: { key: string; parsed: ParsedLine; repeats: number } | null = null;
+  private reportTimer: NodeJS.Timeout | null = null;
 
-  constructor(readable: Readable, stream: OutputStream, options: RelayOptions) {
-    this.splitter = new LineSplitter((line, truncated) =>
-      relayLine(line, stream, truncated, options),
-    );
+  constructor(
+    readable: Readable,
+    private readonly stream: OutputStream,
+    private readonly options: RelayOptions,
+  ) {
+    this.splitter = new LineSplitter((line, truncated) => this.onLine(line, truncated));
     readable.on('data', (chunk: Buffer | string) =>
       this.splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk),
     );
@@ -130,10 +166,35 @@ export class StreamRelay {
   }
 
   /**
-   * Emits a pending partial line. Called at EOF, and by the program shortly after the child
-   * exits: a grandchild may hold the pipe open, so EOF may never come.
+   * Emits a pending partial line and the count of a run of repeats. Called at EOF, and by the
+   * program shortly after the child exits: a grandchild may hold the pipe open, so EOF may never
+   * come.
    */
   flush(): void {
     this.splitter.flush();
+    this.reportRepeats();
+  }
+
+  private onLine(line: string, truncated: boolean): void {
+    const parsed = readLine(line, this.stream, this.options.parseLine);
+    if (!parsed) return;
+    const key = JSON.stringify([parsed.level, parsed.msg, parsed.fields]);
+    if (!truncated && this.run?.key === key) {
+      this.run.repeats++;
+      this.reportTimer ??= setTimeout(() => this.reportRepeats(), REPEAT_REPORT_MS).unref();
+      return;
+    }
+    this.reportRepeats();
+    this.run = truncated ? null : { key, parsed, repeats: 0 };
+    writeRecord(parsed, { stream: this.stream, truncated }, this.options);
+  }
+
+  /** Logs how often the current run repeated since its last report; the run goes on. */
+  private reportRepeats(): void {
+    if (this.reportTimer) clearTimeout(this.reportTimer);
+    this.reportTimer = null;
+    if (!this.run || this.run.repeats === 0) return;
+    writeRecord(this.run.parsed, { stream: this.stream, repeated: this.run.repeats }, this.options);
+    this.run.repeats = 0;
   }
 }

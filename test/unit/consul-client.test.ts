@@ -269,10 +269,19 @@ function configStore(options: { rejectWith?: string; casMissesFirst?: boolean } 
   let index = 10;
   let misses = options.casMissesFirst ? 1 : 0;
   const puts: string[] = [];
+  const gets: string[] = [];
   const handler: Handler = (req, body, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     if (req.method === 'GET') {
+      gets.push(url.pathname);
       const [, , , kind, name] = url.pathname.split('/');
+      if (name === undefined) {
+        // The kind's list, 200 even when empty: no [ERROR] line in Consul's log.
+        return json(
+          res,
+          [...entries.values()].filter((e) => e.Kind === kind),
+        );
+      }
       const entry = entries.get(`${kind}/${name}`);
       if (!entry) return text(res, 404, `Config entry not found for "${kind}" / "${name}"`);
       return json(res, entry);
@@ -292,7 +301,7 @@ function configStore(options: { rejectWith?: string; casMissesFirst?: boolean } 
     entries.set(key, { ...entry, CreateIndex: index, ModifyIndex: ++index });
     return json(res, true);
   };
-  return { handler, entries, puts };
+  return { handler, entries, puts, gets };
 }
 
 const usersHttp = { Kind: 'service-defaults', Name: 'users', Protocol: 'http' };
@@ -303,6 +312,8 @@ test('applyConfigEntry creates a missing entry with cas=0, then finds it unchang
     assert.equal(await applyConfigEntry(client, usersHttp, poll()), 'written');
     assert.equal(await applyConfigEntry(client, usersHttp, poll()), 'unchanged');
     assert.deepEqual(store.puts, ['?cas=0']);
+    // Read through the kind's list, never a GET of a missing entry (Consul logs a 404 as ERROR).
+    assert.deepEqual(store.gets, ['/v1/config/service-defaults', '/v1/config/service-defaults']);
   });
 });
 

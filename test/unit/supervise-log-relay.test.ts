@@ -4,7 +4,14 @@ import { EventEmitter } from 'node:events';
 import { spawnSync } from 'node:child_process';
 import { createLogger } from '../../src/log.ts';
 import { LineSplitter } from '../../src/supervise/lines.ts';
-import { parseOutputLine, relayLine, toLogLevel } from '../../src/supervise/log-relay.ts';
+import { PassThrough } from 'node:stream';
+import { parseHclogLine } from '../../src/supervise/hclog.ts';
+import {
+  parseOutputLine,
+  relayLine,
+  StreamRelay,
+  toLogLevel,
+} from '../../src/supervise/log-relay.ts';
 import { captureLogger } from '../helpers/supervise.ts';
 
 function split(chunks: string[], maxBytes = 16): Array<[string, boolean]> {
@@ -180,4 +187,33 @@ test('the stdout logger drops beyond its buffer bound instead of growing, and fl
   const dropped = Number(result.stderr);
   assert.ok(dropped > 1000, `dropped ${dropped}`);
   assert.equal(written + dropped, 2000);
+});
+
+test('a run of identical lines is logged once, then as one count when another line comes or the stream ends', async () => {
+  const { logger, records } = captureLogger();
+  const input = new PassThrough();
+  const relay = new StreamRelay(input, 'stdout', {
+    logger,
+    parseLine: parseHclogLine,
+    onDrop: () => {},
+  });
+  const noServers = (ms: number) =>
+    `2026-12-02T00:00:00.${String(ms).padStart(3, '0')}Z [WARN]  agent.router.manager: No servers available\n`;
+  for (let ms = 0; ms < 150; ms++) input.write(noServers(ms));
+  input.write('2026-12-02T00:00:01.000Z [INFO]  agent: Join cluster completed\n');
+  input.write(noServers(999));
+  input.write(noServers(999));
+  input.end();
+  await new Promise((resolve) => setImmediate(resolve));
+  relay.flush();
+  assert.deepEqual(
+    records.map((r) => [r.level, r.msg, r.repeated]),
+    [
+      ['warn', 'No servers available', undefined],
+      ['warn', 'No servers available [repeated 149 more times]', 149],
+      ['info', 'Join cluster completed', undefined],
+      ['warn', 'No servers available', undefined],
+      ['warn', 'No servers available [repeated 1 more time]', 1],
+    ],
+  );
 });
