@@ -1,6 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BUNDLE, runBundle } from '../helpers/cli.ts';
 
 const { version } = JSON.parse(
@@ -59,4 +70,38 @@ test('a heavy command runs from the embedded payload', () => {
   const r = runBundle(['schema']);
   assert.equal(r.code, 0);
   assert.equal(JSON.parse(r.stdout).type, 'object');
+});
+
+test("the payload's V8 code cache is written beside the bundle, and a stale or unwritable one costs nothing but speed", (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mv-cache-'));
+  t.after(() => {
+    chmodSync(dir, 0o755);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const bundle = join(dir, 'meshvisor.mjs');
+  copyFileSync(BUNDLE, bundle);
+  const schema = () => spawnSync(process.execPath, [bundle, 'schema'], { encoding: 'utf8' });
+  const cache = () => readdirSync(dir).filter((f) => f.endsWith('.v8cache'));
+
+  assert.equal(schema().status, 0);
+  const [file] = cache();
+  assert.equal(file, `meshvisor.mjs.${process.version}-${process.arch}.v8cache`);
+  const made = readFileSync(join(dir, file));
+  assert.ok(made.length > 1000);
+
+  // Garbage in the cache: V8 rejects it, the command runs, and the cache is made anew.
+  writeFileSync(join(dir, file), 'not a code cache');
+  assert.equal(schema().status, 0);
+  assert.ok(readFileSync(join(dir, file)).length > 1000);
+
+  // A read-only install: no cache can be written, and the command still runs.
+  rmSync(join(dir, file));
+  chmodSync(dir, 0o555);
+  const readOnly = spawnSync(
+    'setpriv',
+    ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, bundle, 'schema'],
+    { encoding: 'utf8' },
+  );
+  assert.equal(readOnly.status, 0, readOnly.stderr);
+  assert.deepEqual(cache(), []);
 });
