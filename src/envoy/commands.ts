@@ -10,6 +10,11 @@ export interface ProxyPlanInput {
   /** Absolute path of the envoy binary (mode envoy), passed as -envoy-binary. */
   envoyBinaryPath?: string;
   adminPortBase: number;
+  /**
+   * Admin ports the running proxies hold, by program name: a re-plan (a reload) keeps them, so
+   * adding a sidecar never moves another Envoy's port. New proxies take the lowest free ones.
+   */
+  heldAdminPorts?: ReadonlyMap<string, number>;
   drainSeconds: number;
   sidecars: { serviceId: string; token?: string }[];
   gateways: { kind: 'ingress'; name: string; port: number; token?: string }[];
@@ -46,7 +51,16 @@ export function planProxies(input: ProxyPlanInput): ProxyPlan[] {
     '--drain-time-s',
     String(input.drainSeconds),
   ];
+  const held = input.heldAdminPorts ?? new Map<string, number>();
+  const taken = new Set(held.values());
   let nextAdminPort = input.adminPortBase;
+  const adminPortOf = (name: string): number => {
+    const kept = held.get(name);
+    if (kept !== undefined) return kept;
+    while (taken.has(nextAdminPort)) nextAdminPort++;
+    taken.add(nextAdminPort);
+    return nextAdminPort++;
+  };
 
   const sidecars = input.sidecars.map(({ serviceId, token }): ProxyPlan => {
     const name = `sidecar:${serviceId}`;
@@ -67,7 +81,7 @@ export function planProxies(input: ProxyPlanInput): ProxyPlan[] {
         ],
       };
     }
-    const adminPort = nextAdminPort++;
+    const adminPort = adminPortOf(name);
     return {
       name,
       kind: 'sidecar',
@@ -80,9 +94,10 @@ export function planProxies(input: ProxyPlanInput): ProxyPlan[] {
 
   // Gateways always run Envoy: the built-in proxy cannot be a gateway.
   const gateways = input.gateways.map((gateway): ProxyPlan => {
-    const adminPort = nextAdminPort++;
+    const name = `gateway:${gateway.name}`;
+    const adminPort = adminPortOf(name);
     return {
-      name: `gateway:${gateway.name}`,
+      name,
       kind: 'gateway',
       serviceId: gateway.name,
       token: gateway.token,

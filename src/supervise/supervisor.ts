@@ -25,6 +25,23 @@ export class Supervisor extends EventEmitter {
     return program;
   }
 
+  /**
+   * Stops a program as a stop would (its stopTrigger, then the grace) and forgets it: a node
+   * reload removing a sidecar. Programs that depend on it must be removed first.
+   */
+  async remove(name: string, graceMs?: number): Promise<void> {
+    const program = this.#programs.get(name);
+    if (!program) return;
+    const dependents = [...this.#programs.values()].filter((p) => p.spec.dependsOn?.includes(name));
+    if (dependents.length > 0) {
+      throw new Error(`${name} is a dependency of ${dependents.map((p) => p.name).join(', ')}`);
+    }
+    program.holdRestarts();
+    await program.stop(graceMs === undefined ? {} : { graceMs });
+    program.removeAllListeners();
+    this.#programs.delete(name);
+  }
+
   get(name: string): Program | undefined {
     return this.#programs.get(name);
   }

@@ -170,3 +170,32 @@ test('a fatal program is reported with its name, and nothing restarts while stop
   assert.equal(sup.get('crasher')?.state, 'exited');
   await assert.rejects(sup.start(), /stopping/);
 });
+
+test('remove stops a program the way a stop does and forgets it; its dependency keeps running', async (t) => {
+  const { sup, add } = supervisor(t);
+  const base = add({ name: 'base', command: 'sleep', args: ['30'], restart: 'always' });
+  let triggered = false;
+  const leaf = add({
+    name: 'leaf',
+    ...slowToStop(0.2),
+    restart: 'always',
+    dependsOn: ['base'],
+    stopTrigger: async () => {
+      triggered = true;
+      return 'signal';
+    },
+  });
+  await sup.start();
+  const leafPid = leaf.pid!;
+  await assert.rejects(sup.remove('base'), /base is a dependency of leaf/);
+  await sup.remove('leaf');
+  assert.equal(triggered, true, 'the stop trigger ran');
+  assert.equal(isAlive(leafPid), false);
+  assert.equal(sup.get('leaf'), undefined);
+  assert.deepEqual(
+    sup.snapshot().map((p) => p.name),
+    ['base'],
+  );
+  assert.equal(base.state, 'running');
+  await sup.remove('no-such-program');
+});

@@ -44,6 +44,26 @@ test('each sidecar gets its own admin port and the agent addresses, never the de
   ]);
 });
 
+test('a re-plan keeps the admin ports the running proxies hold; a new proxy takes the lowest free one', () => {
+  const first = planProxies(cluster1);
+  const held = new Map(first.map((p) => [p.name, Number(p.adminAddress?.split(':')[1])]));
+  // users-1 is removed, todos-1 added before activities-1: activities keeps 19001.
+  held.delete('sidecar:users-1');
+  const again = planProxies({
+    ...cluster1,
+    heldAdminPorts: held,
+    sidecars: [{ serviceId: 'todos-1' }, { serviceId: 'activities-1' }, { serviceId: 'extra-1' }],
+  });
+  assert.deepEqual(
+    again.map((p) => [p.name, p.adminAddress]),
+    [
+      ['sidecar:todos-1', '127.0.0.1:19000'],
+      ['sidecar:activities-1', '127.0.0.1:19001'],
+      ['sidecar:extra-1', '127.0.0.1:19002'],
+    ],
+  );
+});
+
 test('an ingress gateway registers itself at the node address and takes the next admin port', () => {
   const [gateway] = planProxies({
     ...cluster1,
