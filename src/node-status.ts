@@ -6,6 +6,7 @@ import type {
   NodeStatus,
   ProgramKind,
   ProgramStatus,
+  ReloadStatus,
   StageStatus,
 } from './status/model.ts';
 import type { ProgramSnapshot } from './supervise/index.ts';
@@ -26,6 +27,10 @@ export class NodeStatusBoard {
   private stopping = false;
   private consul: NodeStatus['consul'] = { leader: null, members: null };
   private degraded: NodeStatus['degraded'] = null;
+  private spec: NodeStatus['spec'] = { generation: 1, hash: null };
+  private lastReload: ReloadStatus | null = null;
+  /** Set while a reload applies: the node's programs and registrations are in flux. */
+  private reloading: string | null = null;
 
   constructor(
     private readonly identity: NodeIdentity,
@@ -39,6 +44,19 @@ export class NodeStatusBoard {
 
   setConsulView(view: NodeStatus['consul']): void {
     this.consul = view;
+  }
+
+  setSpec(hash: string, generation: number): void {
+    this.spec = { generation, hash };
+  }
+
+  reloadStarted(what: string): void {
+    this.reloading = what;
+  }
+
+  reloadFinished(status: ReloadStatus): void {
+    this.reloading = null;
+    this.lastReload = status;
   }
 
   isDegraded(): boolean {
@@ -120,6 +138,8 @@ export class NodeStatusBoard {
       programs,
       consul: { ...this.consul },
       degraded: this.degraded && { ...this.degraded },
+      spec: { ...this.spec },
+      reload: this.lastReload && { ...this.lastReload },
       configEntries: [...this.entries.values()].map((e) => ({ ...e })),
       zombies: this.zombies(),
     };
@@ -130,6 +150,7 @@ export class NodeStatusBoard {
     programs: ProgramStatus[],
   ): string | null {
     if (this.stopping) return 'the node is stopping';
+    if (this.reloading) return `reloading: ${this.reloading}`;
     const pending = requiredStages.find((name) => this.stages.get(name)?.state !== 'done');
     if (pending !== undefined) {
       const stage = this.stages.get(pending);

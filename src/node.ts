@@ -1,13 +1,15 @@
 // The life of a node, top to bottom:
 //   preflight -> status endpoint -> address -> render -> consul agent (supervised)
 //   -> readiness stages -> config entries -> proxies (supervised, gated on Envoy /ready)
-//   -> READY (degraded while the cluster is lost) ... until SIGTERM/SIGINT or a program fails for good
+//   -> READY (degraded while the cluster is lost; SIGHUP reloads the spec) ... until SIGTERM/SIGINT
+//      or a program fails for good
 //   -> stop: not ready, services to maintenance, drain + quit each proxy, deregister, leave.
 // Every step has a deadline; every failure names its stage, the last error and what to check.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CliError, ExitCode } from './cli/exit-codes.ts';
 import {
   ConsulClient,
+  NotYet,
   READINESS_STAGES,
   StageError,
   StageMemory,
@@ -15,13 +17,27 @@ import {
   pollUntil,
   type ReadinessTarget,
 } from './consul/index.ts';
-import { EnvoyAdmin, acceptsTcp, planProxies, type ProxyPlan } from './envoy/index.ts';
+import { EnvoyAdmin, acceptsTcp, type ProxyPlan } from './envoy/index.ts';
 import type { Logger } from './log.ts';
 import { AddressError, discoverAddress } from './net/index.ts';
+import {
+  diffPlans,
+  isEmpty,
+  needsEnvoy,
+  planNode,
+  refusedChanges,
+  type NodePlan,
+  type PlanChanges,
+} from './node-plan.ts';
 import { NodeStatusBoard } from './node-status.ts';
-import { renderNode, writeRenderedFiles, type ConfigEntry } from './render/index.ts';
-import { apiToken, gatewayToken, secretValues, serviceToken, type NodeSpec } from './spec/index.ts';
-import { startStatusServer, type StatusServer } from './status/index.ts';
+import { writeRenderedFiles, type ConfigEntry } from './render/index.ts';
+import { apiToken, secretValues, SpecError, type NodeSpec } from './spec/index.ts';
+import {
+  startStatusServer,
+  type ReloadResult,
+  type ReloadStatus,
+  type StatusServer,
+} from './status/index.ts';
 import {
   Supervisor,
   countZombieChildren,
@@ -49,8 +65,15 @@ interface BringUp {
 type Outcome =
   { kind: 'stop'; signal: string } | { kind: 'fatal'; message: string; exitCode: ExitCode };
 
-export async function runNode(spec: NodeSpec, logger: Logger): Promise<ExitCode> {
-  const node = new NodeLife(spec, logger);
+/** Reads the spec again from where it came from: what a reload applies. */
+export type SpecReader = () => Promise<NodeSpec>;
+
+export async function runNode(
+  spec: NodeSpec,
+  logger: Logger,
+  readSpec: SpecReader = () => Promise.resolve(spec),
+): Promise<ExitCode> {
+  const node = new NodeLife(spec, logger, readSpec);
   return node.run();
 }
 
@@ -63,7 +86,13 @@ class NodeLife {
   private statusServer: StatusServer | null = null;
   private consulClient: ConsulClient | null = null;
   private consul: Program | null = null;
-  private proxies: ProxyPlan[] = [];
+  /** What the node runs now; null until the address is known. A reload replaces it. */
+  private plan: NodePlan | null = null;
+  private address = '';
+  private envoyPath: string | undefined;
+  /** Reloads run one after another (a SIGHUP during a reload is applied after it). */
+  private reloads: Promise<unknown> = Promise.resolve();
+  private generation = 1;
   /** Aborted when the node stops: ends setup waits and every bring-up. */
   private readonly stopping = new AbortController();
   /** The bring-up in flight; a consul spawn aborts it and starts the next. */
@@ -72,11 +101,10 @@ class NodeLife {
   private readonly aclRefusals = new Map<string, string>();
   /** True once the current bring-up reached READY: from then on a lost cluster is "degraded". */
   private broughtUp = false;
-  private requiredStages: string[] = ['address', ...CONSUL_STAGES];
-
   constructor(
-    private readonly spec: NodeSpec,
+    private spec: NodeSpec,
     private readonly logger: Logger,
+    private readonly readSpec: SpecReader,
   ) {
     this.supervisor = new Supervisor({ logger });
     this.board = new NodeStatusBoard(
@@ -106,15 +134,14 @@ class NodeLife {
       // Whatever the node is waiting for (its address, a stage) ends now.
       this.stopping.abort(new Error('stop requested'));
     };
+    const onHangup = () => void this.reload('SIGHUP');
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    process.on('SIGHUP', onHangup);
     try {
       // Preflight: nothing starts unless every binary is there.
       const consulPath = requireExecutable(spec.consul.binary, 'consul.binary');
-      const needsEnvoy =
-        spec.gateways.length > 0 ||
-        (spec.proxy.mode === 'envoy' && spec.services.some((s) => s.sidecar));
-      const envoyPath = needsEnvoy
+      this.envoyPath = needsEnvoy(spec)
         ? requireExecutable(spec.proxy.envoyBinary, 'proxy.envoyBinary')
         : undefined;
 
@@ -138,31 +165,19 @@ class NodeLife {
         }),
       );
       this.board.setAddress(address);
+      this.address = address;
       logger.info({ address }, 'node address');
 
-      const rendered = renderNode(spec, address);
-      await writeRenderedFiles(rendered.files);
-      logger.info({ files: rendered.files.map((f) => f.path) }, 'agent config rendered');
+      const plan = planNode(spec, address, { envoyBinaryPath: this.envoyPath });
+      await writeRenderedFiles(plan.rendered.files);
+      this.plan = plan;
+      this.board.setSpec(plan.hash, this.generation);
+      logger.info({ files: plan.rendered.files.map((f) => f.path) }, 'agent config rendered');
 
       this.statusServer ??= await this.startStatusEndpoint({ addressPending: false });
 
       const httpAddr = `${address}:${spec.consul.ports.http}`;
       this.consulClient = new ConsulClient({ httpAddr, token: apiToken(spec) });
-      this.proxies = planProxies({
-        address,
-        httpPort: spec.consul.ports.http,
-        grpcPort: spec.consul.ports.grpc,
-        mode: spec.proxy.mode,
-        envoyBinaryPath: envoyPath,
-        adminPortBase: spec.proxy.adminPortBase,
-        drainSeconds: spec.timeouts.drainSeconds,
-        sidecars: spec.services
-          .filter((s) => s.sidecar)
-          .map((s) => ({ serviceId: s.id, token: serviceToken(spec, s) })),
-        gateways: spec.gateways.map((g) => ({ ...g, token: gatewayToken(spec, g) })),
-      });
-      if (rendered.configEntries.length > 0) this.requiredStages.push('config-entries');
-      if (this.proxies.length > 0) this.requiredStages.push('proxies-ready');
 
       this.supervisor.on('fatal', (name: string, reason: string) =>
         this.end({
@@ -171,8 +186,8 @@ class NodeLife {
           exitCode: ExitCode.failed,
         }),
       );
-      this.consul = this.supervisor.add(this.consulProgram(consulPath, rendered.agentArgs));
-      this.consul.on('spawn', () => this.onConsulSpawn(rendered.configEntries));
+      this.consul = this.supervisor.add(this.consulProgram(consulPath, plan.rendered.agentArgs));
+      this.consul.on('spawn', () => this.onConsulSpawn());
       void this.supervisor.start(['consul']).catch(() => {
         // A consul that never becomes ready shows up as 'fatal' or as a stage deadline.
       });
@@ -192,11 +207,12 @@ class NodeLife {
     } finally {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
+      process.off('SIGHUP', onHangup);
     }
   }
 
   /** Each (re)start of consul runs the bring-up again: its state may be new. */
-  private onConsulSpawn(entries: ConfigEntry[]): void {
+  private onConsulSpawn(): void {
     this.bringUp.abort(new Error('consul restarted'));
     this.bringUp = new AbortController();
     this.broughtUp = false;
@@ -207,7 +223,7 @@ class NodeLife {
       signal: AbortSignal.any([this.stopping.signal, this.bringUp.signal]),
       deadline: Date.now() + this.spec.timeouts.readySeconds * 1000,
     };
-    this.bringUpNode(entries, run).catch((err: unknown) => {
+    this.bringUpNode(run).catch((err: unknown) => {
       if (run.signal.aborted) return;
       if (err instanceof StageError) {
         this.end({
@@ -226,17 +242,12 @@ class NodeLife {
     });
   }
 
-  private async bringUpNode(entries: ConfigEntry[], run: BringUp): Promise<void> {
+  private async bringUpNode(run: BringUp): Promise<void> {
     const client = this.consulClient!;
+    const plan = this.plan!;
     const { signal, deadline } = run;
-    const target: ReadinessTarget = {
-      nodeName: this.spec.nodeName,
-      serviceIds: this.spec.services.flatMap((s) =>
-        s.sidecar ? [s.id, `${s.id}-sidecar-proxy`] : [s.id],
-      ),
-      autoEncrypt: this.spec.role === 'client' && this.spec.consul.tls?.autoEncrypt === true,
-      aclRefusals: this.aclRefusals,
-    };
+    const entries = plan.rendered.configEntries;
+    const target = this.readinessTarget(plan);
     const memory = new StageMemory();
     for (const stage of READINESS_STAGES) {
       await this.stage(stage.name, signal, () =>
@@ -252,53 +263,68 @@ class NodeLife {
     }
 
     if (entries.length > 0) {
-      for (const entry of entries) this.board.entryPending(entry.Kind, entry.Name);
-      await this.stage('config-entries', signal, async () => {
-        for (const entry of entries) {
-          try {
-            const result = await applyConfigEntry(client, entry, {
-              deadline,
-              signal,
-              onRetry: (message) => this.board.stageWaiting('config-entries', message),
-            });
-            this.board.entryResult(entry.Kind, entry.Name, result);
-            this.logger.info({ kind: entry.Kind, name: entry.Name, result }, 'config entry');
-          } catch (err) {
-            this.board.entryResult(entry.Kind, entry.Name, 'failed', (err as Error).message);
-            throw err;
-          }
-        }
-      });
+      await this.stage('config-entries', signal, () => this.writeEntries(entries, run));
     }
 
     // Proxies are added once; each bring-up waits for all of them to be ready. A consul restart
     // leaves them running (Envoy reconnects to the agent's xDS by itself).
-    if (this.proxies.length > 0) {
-      for (const plan of this.proxies) {
-        if (!this.supervisor.get(plan.name)) this.supervisor.add(this.proxyProgram(plan));
-      }
-      await this.stage('proxies-ready', signal, async () => {
-        const timeout = AbortSignal.timeout(Math.max(0, deadline - Date.now()));
-        try {
-          await this.supervisor.start(
-            this.proxies.map((p) => p.name),
-            AbortSignal.any([signal, timeout]),
-          );
-        } catch (err) {
-          if (timeout.aborted && !signal.aborted) {
-            throw new StageError(
-              'proxies-ready',
-              `proxies-ready: not ready before the readiness deadline; check: the sidecar/gateway programs' logs and Envoy's admin /ready`,
-              true,
-            );
-          }
-          throw err;
-        }
-      });
+    if (plan.proxies.length > 0) {
+      await this.stage('proxies-ready', signal, () => this.startProxies(plan.proxies, run));
     }
     this.broughtUp = true;
     void this.refreshConsulView();
     this.logger.info({ stage: 'ready' }, 'node is READY');
+  }
+
+  private readinessTarget(plan: NodePlan): ReadinessTarget {
+    const { spec } = plan;
+    return {
+      nodeName: spec.nodeName,
+      serviceIds: plan.serviceIds,
+      autoEncrypt: spec.role === 'client' && spec.consul.tls?.autoEncrypt === true,
+      aclRefusals: this.aclRefusals,
+    };
+  }
+
+  /** Writes config entries in order (read, compare, CAS); the board shows each one's fate. */
+  private async writeEntries(entries: readonly ConfigEntry[], run: BringUp): Promise<void> {
+    for (const entry of entries) this.board.entryPending(entry.Kind, entry.Name);
+    for (const entry of entries) {
+      try {
+        const result = await applyConfigEntry(this.consulClient!, entry, {
+          ...run,
+          onRetry: (message) => this.board.stageWaiting('config-entries', message),
+        });
+        this.board.entryResult(entry.Kind, entry.Name, result);
+        this.logger.info({ kind: entry.Kind, name: entry.Name, result }, 'config entry');
+      } catch (err) {
+        this.board.entryResult(entry.Kind, entry.Name, 'failed', (err as Error).message);
+        throw err;
+      }
+    }
+  }
+
+  /** Adds the proxies not supervised yet and waits until all of them are ready. */
+  private async startProxies(proxies: readonly ProxyPlan[], run: BringUp): Promise<void> {
+    for (const proxy of proxies) {
+      if (!this.supervisor.get(proxy.name)) this.supervisor.add(this.proxyProgram(proxy));
+    }
+    const timeout = AbortSignal.timeout(Math.max(0, run.deadline - Date.now()));
+    try {
+      await this.supervisor.start(
+        proxies.map((p) => p.name),
+        AbortSignal.any([run.signal, timeout]),
+      );
+    } catch (err) {
+      if (timeout.aborted && !run.signal.aborted) {
+        throw new StageError(
+          'proxies-ready',
+          `proxies-ready: not ready before the readiness deadline; check: the sidecar/gateway programs' logs and Envoy's admin /ready`,
+          true,
+        );
+      }
+      throw err;
+    }
   }
 
   /**
@@ -329,7 +355,8 @@ class NodeLife {
     try {
       return await startStatusServer({
         listen,
-        getStatus: () => this.board.snapshot(this.requiredStages),
+        getStatus: () => this.board.snapshot(this.requiredStages()),
+        onReload: () => this.reload('meshvisor reload'),
         logger: this.logger,
       });
     } catch (err) {
@@ -433,6 +460,11 @@ class NodeLife {
     }
   }
 
+  /** The stages READY requires: the plan's, or the consul stages before there is one. */
+  private requiredStages(): readonly string[] {
+    return this.plan?.requiredStages ?? ['address', ...CONSUL_STAGES];
+  }
+
   /** The built-in proxy is ready when its public listener (the sidecar's port) accepts TCP. */
   private async builtinProxyListening(serviceId: string): Promise<boolean> {
     try {
@@ -530,6 +562,139 @@ class NodeLife {
   }
 
   /**
+   * Reload (SIGHUP, `meshvisor reload`): read the spec again from where it came from, and apply
+   * the difference to the running node. A bad spec or a change that needs a restart changes
+   * nothing. Otherwise, in the order a stop uses for what goes away: removed services into
+   * maintenance, their proxies drained and quit; then the agent's file is re-rendered and the
+   * agent reloads it (services and checks added, changed, removed); the catalog must hold the new
+   * services; new or changed entries are written; new proxies start, gated on Envoy's /ready.
+   * Unchanged programs keep their pids. Reloads run one after another.
+   */
+  reload(trigger: string): Promise<ReloadStatus> {
+    const next = this.reloads.then(() => this.applyReload(trigger));
+    this.reloads = next.catch(() => {});
+    return next;
+  }
+
+  private async applyReload(trigger: string): Promise<ReloadStatus> {
+    const finish = (result: ReloadResult, problems: string[] = [], changes: string[] = []) => {
+      const status: ReloadStatus = { at: new Date().toISOString(), result, problems, changes };
+      this.board.reloadFinished(status);
+      const log = result === 'applied' || result === 'unchanged' ? 'info' : 'error';
+      for (const problem of problems) this.logger[log]({ trigger, result }, `reload: ${problem}`);
+      this.logger[log]({ trigger, result, changes, generation: this.generation }, 'reload done');
+      return status;
+    };
+    const current = this.plan;
+    if (!current || !this.broughtUp || this.settled) {
+      return finish('refused', ['the node is not READY yet (or stopping): restart to change it']);
+    }
+    let spec: NodeSpec;
+    try {
+      spec = await this.readSpec();
+    } catch (err) {
+      if (err instanceof SpecError) return finish('invalid', err.message.split('\n'));
+      return finish('failed', [`reading the spec: ${(err as Error).message}`]);
+    }
+    const refused = refusedChanges(current.spec, spec);
+    if (refused.length > 0) {
+      return finish(
+        'refused',
+        refused.map((path) => `${path}: cannot change while the node runs; restart to change it`),
+      );
+    }
+    let plan: NodePlan;
+    try {
+      const envoyPath = needsEnvoy(spec)
+        ? (this.envoyPath ?? requireExecutable(spec.proxy.envoyBinary, 'proxy.envoyBinary'))
+        : this.envoyPath;
+      const held = new Map(
+        current.proxies.map((p) => [p.name, Number(p.adminAddress?.split(':').at(-1))]),
+      );
+      plan = planNode(spec, this.address, { envoyBinaryPath: envoyPath, heldAdminPorts: held });
+      this.envoyPath = envoyPath;
+    } catch (err) {
+      return finish('failed', [(err as Error).message]);
+    }
+    const changes = diffPlans(current, plan);
+    if (isEmpty(changes)) return finish('unchanged');
+
+    const run: BringUp = {
+      signal: AbortSignal.any([this.stopping.signal, this.bringUp.signal]),
+      deadline: Date.now() + spec.timeouts.readySeconds * 1000,
+    };
+    this.board.reloadStarted(`spec generation ${this.generation + 1}`);
+    try {
+      await this.applyChanges(current, plan, changes, run);
+    } catch (err) {
+      return finish('failed', [(err as Error).message], describeChanges(changes));
+    }
+    return finish('applied', [], describeChanges(changes));
+  }
+
+  private async applyChanges(
+    current: NodePlan,
+    plan: NodePlan,
+    changes: PlanChanges,
+    run: BringUp,
+  ): Promise<void> {
+    const client = this.consulClient!;
+    // What goes away goes as in a stop: out of rotation, drained, quit, then deregistered.
+    await Promise.all(
+      changes.removedServices.map((id) =>
+        client.maintenance(id, true, 'meshvisor: removed by a reload'),
+      ),
+    );
+    await Promise.all(
+      changes.stopProxies.map((p) => this.supervisor.remove(p.name, this.stopGraceMs(plan))),
+    );
+    await Promise.all(
+      [...changes.removedServices, ...changes.removedGateways].map((id) => client.deregister(id)),
+    );
+
+    if (changes.agentConfig) {
+      await writeRenderedFiles(plan.rendered.files);
+      await client.reload();
+    }
+    // From here the node runs the new plan: a consul restart brings this one up.
+    this.plan = plan;
+    this.spec = plan.spec;
+    this.generation++;
+    this.board.setSpec(plan.hash, this.generation);
+
+    const target = this.readinessTarget(plan);
+    const memory = new StageMemory();
+    for (const stage of READINESS_STAGES.filter((s) => s.name !== 'http-up')) {
+      await pollUntil(`reload ${stage.name}`, () => stage.check(client, target, memory), {
+        ...run,
+        hint: stage.hint(target),
+      });
+    }
+    // Peers see the removal once the servers' catalog no longer holds what went away.
+    const gone = [
+      ...changes.removedServices.flatMap((id) => [id, `${id}-sidecar-proxy`]),
+      ...changes.removedGateways,
+    ];
+    if (gone.length > 0) {
+      await pollUntil(
+        'reload deregistration',
+        async () => {
+          const node = await client.catalogNode(plan.spec.nodeName);
+          const left = gone.filter((id) => node?.serviceIds.includes(id));
+          if (left.length > 0) throw new NotYet(`the catalog still holds ${left.join(', ')}`);
+        },
+        { ...run, hint: "the agent log for 'failed to sync remote state'" },
+      );
+    }
+    if (changes.entries.length > 0) await this.writeEntries(changes.entries, run);
+    if (changes.startProxies.length > 0) await this.startProxies(changes.startProxies, run);
+  }
+
+  private stopGraceMs(plan: NodePlan): number {
+    return plan.spec.timeouts.stopSeconds * 1000;
+  }
+
+  /**
    * The ordered stop, inside timeouts.stopSeconds: not ready at once, services out of
    * rotation, then the supervisor stops proxies (drain, wait, quit) before consul
    * (deregister, leave); whatever outlives the deadline is killed with its process tree.
@@ -571,4 +736,17 @@ function requireExecutable(nameOrPath: string, field: string): string {
     );
   }
   return path;
+}
+
+/** One line per change a reload applied, for its log line and /status. */
+function describeChanges(changes: PlanChanges): string[] {
+  const started = new Set(changes.startProxies.map((p) => p.name));
+  const stopped = new Set(changes.stopProxies.map((p) => p.name));
+  return [
+    ...changes.stopProxies.map((p) => `${started.has(p.name) ? 'restarted' : 'stopped'} ${p.name}`),
+    ...changes.startProxies.filter((p) => !stopped.has(p.name)).map((p) => `started ${p.name}`),
+    ...changes.removedGateways.map((name) => `deregistered gateway ${name}`),
+    ...(changes.agentConfig ? ['re-rendered the agent config; consul reloaded it'] : []),
+    ...changes.entries.map((e) => `wrote config entry ${e.Kind}/${e.Name}`),
+  ];
 }

@@ -43,6 +43,12 @@ const commands: Record<string, CommandDef> = {
     options: {},
     load: () => import('./schema.ts'),
   },
+  reload: {
+    summary: 'make a running node re-read its spec and apply it (as SIGHUP does)',
+    usage: 'meshvisor reload [--url URL]',
+    options: { url: { type: 'string' } },
+    load: () => import('./reload.ts'),
+  },
   status: {
     summary: "read a running node's status endpoint",
     usage: 'meshvisor status [--url URL] [--ready] [--json]',

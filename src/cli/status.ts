@@ -13,9 +13,7 @@ const TIMEOUT_MS = 3_000;
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 export default async function status(values: CommandValues): Promise<number> {
-  const base = baseUrl(
-    typeof values.url === 'string' ? values.url : (process.env.MESHVISOR_STATUS_URL ?? DEFAULT_URL),
-  );
+  const base = statusUrl(values);
   const json = values.json === true;
   return values.ready === true ? checkReady(base, json) : showStatus(base, json);
 }
@@ -54,6 +52,13 @@ async function showStatus(base: string, json: boolean): Promise<number> {
   return ExitCode.ok;
 }
 
+/** --url, else $MESHVISOR_STATUS_URL, else the default listen address. */
+export function statusUrl(values: CommandValues): string {
+  return baseUrl(
+    typeof values.url === 'string' ? values.url : (process.env.MESHVISOR_STATUS_URL ?? DEFAULT_URL),
+  );
+}
+
 /** Accepts `host:port` without a scheme; only plain http, as the endpoint never speaks TLS. */
 function baseUrl(raw: string): string {
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`;
@@ -69,16 +74,27 @@ function baseUrl(raw: string): string {
   return url.href.replace(/\/+$/, '');
 }
 
-interface Answer {
+export interface Answer {
   code: number;
   body: string;
 }
 
 function get(base: string, path: string): Promise<Answer> {
+  return call(base, path, { method: 'GET', timeoutMs: TIMEOUT_MS });
+}
+
+/** One exchange with the endpoint under one deadline; network failures become a CliError. */
+export function call(
+  base: string,
+  path: string,
+  { method, timeoutMs }: { method: string; timeoutMs: number },
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const fail = (err: NodeJS.ErrnoException) =>
-      reject(new CliError(`cannot reach ${base}: ${networkReason(err)}`, ExitCode.failed));
-    const req = request(base + path, { headers: { Accept: 'application/json' } }, (res) => {
+      reject(
+        new CliError(`cannot reach ${base}: ${networkReason(err, timeoutMs)}`, ExitCode.failed),
+      );
+    const req = request(base + path, { method, headers: { Accept: 'application/json' } }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (chunk: Buffer) => {
@@ -99,7 +115,7 @@ function get(base: string, path: string): Promise<Answer> {
     // One deadline for the whole exchange: `timeout` alone only notices an idle socket.
     const timer = setTimeout(
       () => req.destroy(Object.assign(new Error(), { code: 'ETIMEDOUT' })),
-      TIMEOUT_MS,
+      timeoutMs,
     );
     req.on('close', () => clearTimeout(timer));
     req.on('error', fail);
@@ -107,12 +123,12 @@ function get(base: string, path: string): Promise<Answer> {
   });
 }
 
-function networkReason(err: NodeJS.ErrnoException): string {
+function networkReason(err: NodeJS.ErrnoException, timeoutMs: number): string {
   switch (err.code) {
     case 'ECONNREFUSED':
       return 'connection refused';
     case 'ETIMEDOUT':
-      return `no answer within ${TIMEOUT_MS / 1000} s`;
+      return `no answer within ${timeoutMs / 1000} s`;
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return 'host not found';
@@ -135,7 +151,7 @@ function notMeshvisor(base: string, path: string, code: number): CliError {
   );
 }
 
-function parseJson(text: string): unknown {
+export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
@@ -143,7 +159,7 @@ function parseJson(text: string): unknown {
   }
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
@@ -254,7 +270,7 @@ function table(headers: string[], rows: string[][], empty = ''): string {
  * Error texts come from Consul and from children: a newline would break the table and an escape
  * sequence would reach the terminal, so every control character becomes a space.
  */
-function clean(text: unknown): string {
+export function clean(text: unknown): string {
   const s = String(text ?? '-');
   let out = '';
   for (const ch of s) {

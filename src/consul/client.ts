@@ -228,6 +228,11 @@ export class ConsulClient {
     }
   }
 
+  /** PUT /v1/agent/reload: the agent reads its config files again (recording 09). */
+  async reload(): Promise<void> {
+    await this.expectOk(await this.fetch('PUT', '/v1/agent/reload'));
+  }
+
   /** PUT /v1/agent/leave: the agent leaves the cluster gracefully, then exits 0. */
   async leave(): Promise<void> {
     await this.expectOk(await this.fetch('PUT', '/v1/agent/leave'));

@@ -45,6 +45,26 @@ export function renderMetrics(status: NodeStatus): string {
       samples: [{ labels: {}, value: bool(status.degraded != null) }],
     },
     {
+      name: 'meshvisor_spec_generation',
+      type: 'gauge',
+      help: 'Which spec the node runs: 1 at start, one more for each reload that applied.',
+      samples: [{ labels: {}, value: status.spec.generation }],
+    },
+    {
+      name: 'meshvisor_last_reload_success',
+      type: 'gauge',
+      help: '1 when the last reload applied (or found nothing to change), 0 when it failed; absent before any.',
+      samples: status.reload
+        ? [{ labels: {}, value: bool(['applied', 'unchanged'].includes(status.reload.result)) }]
+        : [],
+    },
+    {
+      name: 'meshvisor_last_reload_timestamp_seconds',
+      type: 'gauge',
+      help: 'Unix time of the last reload; absent before any.',
+      samples: status.reload ? [{ labels: {}, value: Date.parse(status.reload.at) / 1000 }] : [],
+    },
+    {
       name: 'meshvisor_uptime_seconds',
       type: 'gauge',
       help: 'Seconds since meshvisor started.',

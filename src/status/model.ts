@@ -45,6 +45,18 @@ export interface ConfigEntryStatus {
   error: string | null;
 }
 
+/** How a reload (SIGHUP, `meshvisor reload`) ended. */
+export type ReloadResult = 'applied' | 'unchanged' | 'invalid' | 'refused' | 'failed';
+
+export interface ReloadStatus {
+  at: string;
+  result: ReloadResult;
+  /** What was wrong (invalid: the spec's problems; refused: fields that need a restart). */
+  problems: string[];
+  /** What changed, one line each (applied). */
+  changes: string[];
+}
+
 export interface NodeStatus {
   version: string;
   node: string;
@@ -66,6 +78,10 @@ export interface NodeStatus {
    * would otherwise replace every healthy task at once); this says what is wrong and since when.
    */
   degraded: { since: string; reason: string } | null;
+  /** Which spec the node runs: each applied reload adds one to the generation. */
+  spec: { generation: number; hash: string | null };
+  /** The last reload, until the next one; null before any. */
+  reload: ReloadStatus | null;
   configEntries: ConfigEntryStatus[];
   /** Zombie children of meshvisor (non-zero only when it runs as PID 1 without an init). */
   zombies: number;

@@ -1,11 +1,13 @@
 // The status endpoint: /healthz, /readyz, /status, /metrics over Node's own http (four read-only
-// routes need no framework). It is a pure serializer of what getStatus() returns: NodeStatus is
+// routes need no framework), and POST /reload, which asks the node to re-read its spec (the
+// endpoint takes no input: whoever reaches it can only trigger what SIGHUP does). It is a pure
+// serializer of what getStatus() returns: NodeStatus is
 // built by the orchestration and holds no secret by construction (see model.ts), so nothing is
 // filtered here; whoever adds a field to NodeStatus owns keeping secrets out of it.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIPv4, isIPv6, type AddressInfo } from 'node:net';
 import type { Logger } from '../log.ts';
-import type { NodeStatus } from './model.ts';
+import type { NodeStatus, ReloadStatus } from './model.ts';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.ts';
 
 export interface StatusServerOptions {
@@ -13,6 +15,8 @@ export interface StatusServerOptions {
   listen: string;
   /** Called once per request; must be cheap and must not throw (a throw answers 500). */
   getStatus: () => NodeStatus;
+  /** POST /reload: reloads the node's spec and answers how it ended; absent, /reload is 404. */
+  onReload?: () => Promise<ReloadStatus>;
   logger: Logger;
 }
 
@@ -50,9 +54,13 @@ export function parseListenAddress(listen: string): ListenAddress {
 }
 
 export async function startStatusServer(options: StatusServerOptions): Promise<StatusServer> {
-  const { listen, getStatus, logger } = options;
+  const { listen, getStatus, onReload, logger } = options;
   const wanted = parseListenAddress(listen);
-  const server = createServer((req, res) => handle(req, res, getStatus, logger));
+  const server = createServer((req, res) => {
+    if ((req.url ?? '/').split('?')[0] === '/reload' && onReload) {
+      void reload(req, res, onReload, logger);
+    } else handle(req, res, getStatus, logger);
+  });
   // A health checker that stalls must not hold a socket for Node's default five minutes.
   server.requestTimeout = 10_000;
   server.headersTimeout = 5_000;
@@ -134,6 +142,35 @@ function handle(
     send(res, 200, JSON_TYPE, JSON.stringify(status, null, pretty ? 2 : undefined) + '\n');
   } else {
     send(res, 200, METRICS_CONTENT_TYPE, renderMetrics(status));
+  }
+}
+
+/** HTTP status of each reload result: what `meshvisor reload` turns into its exit code. */
+const RELOAD_STATUS: Record<ReloadStatus['result'], number> = {
+  applied: 200,
+  unchanged: 200,
+  invalid: 422,
+  refused: 409,
+  failed: 500,
+};
+
+/** POST /reload: the one route that changes anything; it takes no input, it re-reads the spec. */
+async function reload(
+  req: IncomingMessage,
+  res: ServerResponse,
+  onReload: () => Promise<ReloadStatus>,
+  logger: Logger,
+): Promise<void> {
+  if (req.method !== 'POST') {
+    send(res, 405, TEXT_TYPE, `method ${req.method} not allowed; use POST\n`, { Allow: 'POST' });
+    return;
+  }
+  try {
+    const status = await onReload();
+    send(res, RELOAD_STATUS[status.result], JSON_TYPE, JSON.stringify(status) + '\n');
+  } catch (err) {
+    logger.error({ err }, 'status endpoint: reload failed');
+    send(res, 500, TEXT_TYPE, 'internal error during the reload\n');
   }
 }
 

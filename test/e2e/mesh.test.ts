@@ -4,10 +4,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestHost } from '../helpers/netns.ts';
-import { killProgramAndWaitReady, testbed, waitExit } from '../helpers/mesh-node.ts';
+import {
+  killProgramAndWaitReady,
+  readEnvoyEvents,
+  testbed,
+  waitExit,
+} from '../helpers/mesh-node.ts';
 import { meshSpecs, startApp, STOP_SECONDS } from '../helpers/mesh-specs.ts';
 
 /** GET from inside a host's namespace, as the app next to the sidecar would. */
@@ -97,7 +102,7 @@ test('the four nodes of the original setup come up, heal a killed Envoy and stop
     `${c2Host.name}/sidecar:todos-1`,
     `${ingressHost.name}/gateway:ingress-service`,
   ]);
-  const c1Admins = readEvents(events(c1Host))
+  const c1Admins = readEnvoyEvents(events(c1Host))
     .filter((e) => e.event === 'start')
     .map((e) => e.admin);
   assert.deepEqual([...new Set(c1Admins)].sort(), ['127.0.0.1:19000', '127.0.0.1:19001']);
@@ -118,7 +123,7 @@ test('the four nodes of the original setup come up, heal a killed Envoy and stop
   c1.child.kill('SIGTERM');
   assert.deepEqual(await waitExit(c1, (STOP_SECONDS + 5) * 1000), { code: 0, signal: null });
   assert.ok(Date.now() - stopAt < (STOP_SECONDS + 2) * 1000);
-  const adminCalls = readEvents(events(c1Host)).filter(
+  const adminCalls = readEnvoyEvents(events(c1Host)).filter(
     (e) => e.event === 'admin' && e.method === 'POST' && (e.t as number) >= stopAt,
   );
   for (const proxy of ['users-1-sidecar-proxy', 'activities-1-sidecar-proxy']) {
@@ -180,14 +185,6 @@ test('builtin proxies carry a request from users on cluster 1 to todos on cluste
     assert.deepEqual(await waitExit(node, (STOP_SECONDS + 5) * 1000), { code: 0, signal: null });
   }
 });
-
-function readEvents(file: string): Record<string, unknown>[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
 
 function isDemoApp(pid: number): boolean {
   try {

@@ -2,7 +2,7 @@
 // as the container entrypoint would run, and reads it back: its JSON log lines, its status
 // endpoint, its exit. The consul binary is the double unless CONSUL_BIN names a real one.
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -51,15 +51,21 @@ export function testSpec(host: TestHost, workDir: string, spec: Record<string, u
   };
 }
 
+/** Writes the host's spec file (what `meshvisor run -c` reads, and a reload reads again). */
+export function writeSpec(host: TestHost, workDir: string, spec: Record<string, unknown>): string {
+  const specPath = join(workDir, `${host.name}.json`);
+  mkdirSync(workDir, { recursive: true });
+  writeFileSync(specPath, JSON.stringify(testSpec(host, workDir, spec), null, 2));
+  return specPath;
+}
+
 export function startNode(
   host: TestHost,
   workDir: string,
   spec: Record<string, unknown>,
   env: Record<string, string> = {},
 ): RunningNode {
-  const specPath = join(workDir, `${host.name}.json`);
-  mkdirSync(workDir, { recursive: true });
-  writeFileSync(specPath, JSON.stringify(testSpec(host, workDir, spec), null, 2));
+  const specPath = writeSpec(host, workDir, spec);
   const child = host.spawn(process.execPath, [BUNDLE, 'run', '-c', specPath], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, LOG_LEVEL: 'debug', ...env },
@@ -217,4 +223,13 @@ export async function catalogServices(server: TestHost, node: string): Promise<s
     throw new Error(`catalog/node/${node}: ${res.status} ${await res.text()}`);
   const body = (await res.json()) as { Services: Record<string, unknown> } | null;
   return body ? Object.keys(body.Services).sort() : null;
+}
+
+/** The envoy double's event log (ENVOY_DOUBLE_EVENTS): one record per line; none yet: []. */
+export function readEnvoyEvents(file: string): Record<string, unknown>[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }

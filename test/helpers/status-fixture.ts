@@ -77,6 +77,8 @@ export function nodeStatus(overrides: Partial<NodeStatus> = {}): NodeStatus {
     programs: [program('consul', { pid: 42 })],
     consul: { leader: '10.0.1.10:8300', members: 3 },
     degraded: null,
+    spec: { generation: 1, hash: '0123456789ab' },
+    reload: null,
     configEntries: [{ kind: 'service-defaults', name: 'users', state: 'written', error: null }],
     zombies: 0,
     ...overrides,

@@ -54,6 +54,13 @@ test('renders every family with HELP and TYPE, samples in status order, exactly'
     reason: 'stage leader-known: No known Consul servers',
     zombies: 2,
     degraded: { since: '2026-01-01T00:00:01.000Z', reason: 'No known Consul servers' },
+    spec: { generation: 2, hash: 'abcdef012345' },
+    reload: {
+      at: '2026-01-01T00:00:10.000Z',
+      result: 'refused',
+      problems: ['datacenter: cannot change while the node runs; restart to change it'],
+      changes: [],
+    },
   });
 
   assert.equal(
@@ -64,6 +71,15 @@ meshvisor_ready 0
 # HELP meshvisor_degraded 1 while the node, ready before, knows no cluster leader (servers lost), else 0.
 # TYPE meshvisor_degraded gauge
 meshvisor_degraded 1
+# HELP meshvisor_spec_generation Which spec the node runs: 1 at start, one more for each reload that applied.
+# TYPE meshvisor_spec_generation gauge
+meshvisor_spec_generation 2
+# HELP meshvisor_last_reload_success 1 when the last reload applied (or found nothing to change), 0 when it failed; absent before any.
+# TYPE meshvisor_last_reload_success gauge
+meshvisor_last_reload_success 0
+# HELP meshvisor_last_reload_timestamp_seconds Unix time of the last reload; absent before any.
+# TYPE meshvisor_last_reload_timestamp_seconds gauge
+meshvisor_last_reload_timestamp_seconds 1767225610
 # HELP meshvisor_uptime_seconds Seconds since meshvisor started.
 # TYPE meshvisor_uptime_seconds gauge
 meshvisor_uptime_seconds 93.25
@@ -110,6 +126,9 @@ test('a node with nothing started yet still declares every family, and ends with
   assert.deepEqual(families, [
     'meshvisor_ready',
     'meshvisor_degraded',
+    'meshvisor_spec_generation',
+    'meshvisor_last_reload_success',
+    'meshvisor_last_reload_timestamp_seconds',
     'meshvisor_uptime_seconds',
     'meshvisor_stage_duration_seconds',
     'meshvisor_program_up',

@@ -7,6 +7,7 @@ import {
   parseListenAddress,
   startStatusServer,
   type NodeStatus,
+  type ReloadStatus,
   type StatusServer,
 } from '../../src/status/index.ts';
 import { nodeStatus } from '../helpers/status-fixture.ts';
@@ -296,3 +297,32 @@ async function withServerAt(listen: string, body: (s: StatusServer) => Promise<v
     await server.close();
   }
 }
+
+test('POST /reload answers how the reload ended (200, 409, 422, 500); other methods 405; without a handler the endpoint stays read-only', async () => {
+  let result: ReloadStatus['result'] = 'applied';
+  const server = await startStatusServer({
+    listen: '127.0.0.1:0',
+    getStatus: nodeStatus,
+    onReload: async () => ({ at: '2026-01-01T00:00:00.000Z', result, problems: [], changes: [] }),
+    logger,
+  });
+  try {
+    const post = () => fetch(`${server.url}/reload`, { method: 'POST' });
+    const codes: number[] = [];
+    for (const r of ['applied', 'unchanged', 'refused', 'invalid', 'failed'] as const) {
+      result = r;
+      const res = await post();
+      assert.equal(((await res.json()) as ReloadStatus).result, r);
+      codes.push(res.status);
+    }
+    assert.deepEqual(codes, [200, 200, 409, 422, 500]);
+    const get = await fetch(`${server.url}/reload`);
+    assert.equal(get.status, 405);
+    assert.equal(get.headers.get('allow'), 'POST');
+  } finally {
+    await server.close();
+  }
+  await withServer(nodeStatus, async (plain) => {
+    assert.equal((await fetch(`${plain.url}/reload`, { method: 'POST' })).status, 405);
+  });
+});

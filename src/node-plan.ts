@@ -1,0 +1,146 @@
+// What a node runs, as a pure function of its spec and address: the rendered files, the proxy
+// programs, the services the agent must hold and the stages READY requires. A reload plans the
+// new spec and applies the difference between the two plans (diffPlans), so start-up and
+// reload read the spec the same way.
+import { createHash } from 'node:crypto';
+import { planProxies, type ProxyPlan } from './envoy/index.ts';
+import { renderNode, type ConfigEntry, type RenderedNode } from './render/index.ts';
+import { gatewayToken, serviceToken, type NodeSpec } from './spec/index.ts';
+import { READINESS_STAGES } from './consul/index.ts';
+
+export interface NodePlan {
+  spec: NodeSpec;
+  rendered: RenderedNode;
+  proxies: ProxyPlan[];
+  /** Service IDs the agent must hold and the catalog must show: each service and its sidecar. */
+  serviceIds: string[];
+  /** The stages READY requires, in order. */
+  requiredStages: string[];
+  /** The first 12 hex digits of the spec's SHA-256: which spec a node runs, without showing it. */
+  hash: string;
+}
+
+export function planNode(
+  spec: NodeSpec,
+  address: string,
+  options: { envoyBinaryPath?: string; heldAdminPorts?: ReadonlyMap<string, number> } = {},
+): NodePlan {
+  const rendered = renderNode(spec, address);
+  const proxies = planProxies({
+    address,
+    httpPort: spec.consul.ports.http,
+    grpcPort: spec.consul.ports.grpc,
+    mode: spec.proxy.mode,
+    envoyBinaryPath: options.envoyBinaryPath,
+    adminPortBase: spec.proxy.adminPortBase,
+    heldAdminPorts: options.heldAdminPorts,
+    drainSeconds: spec.timeouts.drainSeconds,
+    sidecars: spec.services
+      .filter((s) => s.sidecar)
+      .map((s) => ({ serviceId: s.id, token: serviceToken(spec, s) })),
+    gateways: spec.gateways.map((g) => ({ ...g, token: gatewayToken(spec, g) })),
+  });
+  return {
+    spec,
+    rendered,
+    proxies,
+    serviceIds: spec.services.flatMap((s) =>
+      s.sidecar ? [s.id, `${s.id}-sidecar-proxy`] : [s.id],
+    ),
+    requiredStages: [
+      'address',
+      ...READINESS_STAGES.map((s) => s.name),
+      ...(rendered.configEntries.length > 0 ? ['config-entries'] : []),
+      ...(proxies.length > 0 ? ['proxies-ready'] : []),
+    ],
+    hash: createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 12),
+  };
+}
+
+/** True when the spec runs Envoy (sidecars in envoy mode, or any gateway). */
+export function needsEnvoy(spec: NodeSpec): boolean {
+  return (
+    spec.gateways.length > 0 ||
+    (spec.proxy.mode === 'envoy' && spec.services.some((s) => s.sidecar))
+  );
+}
+
+/**
+ * Fields a running node can take a new value of: services, gateways and config entries are
+ * registered, started and written live; the timeouts are read when used. Anything else (the
+ * datacenter, role, node name, data dir, ports, the address, the status listener, the agent's
+ * keys) needs a restart.
+ */
+const LIVE_FIELDS = ['services', 'gateways', 'configEntries', 'timeouts'];
+
+/** The paths of `next` that differ from `current` and cannot change live, for one-line errors. */
+export function refusedChanges(current: NodeSpec, next: NodeSpec): string[] {
+  return changedPaths(current, next, '').filter(
+    (path) => !LIVE_FIELDS.some((live) => path === live || path.startsWith(`${live}.`)),
+  );
+}
+
+function changedPaths(a: unknown, b: unknown, path: string): string[] {
+  if (isRecord(a) && isRecord(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+    return keys.flatMap((key) => changedPaths(a[key], b[key], path ? `${path}.${key}` : key));
+  }
+  return JSON.stringify(a) === JSON.stringify(b) ? [] : [path || '(root)'];
+}
+
+export interface PlanChanges {
+  /** Proxies to stop: gone from the spec, or changed (then started again with the new plan). */
+  stopProxies: ProxyPlan[];
+  startProxies: ProxyPlan[];
+  /** IDs of services the new spec drops: into maintenance before their sidecars drain. */
+  removedServices: string[];
+  /** Gateways the new spec drops: `-register` put them in the catalog, so they are deregistered. */
+  removedGateways: string[];
+  /** Config entries that are new or changed, in write order; removed ones are left alone. */
+  entries: ConfigEntry[];
+  /** The agent's config file changes: the agent reloads it (services, checks, tokens). */
+  agentConfig: boolean;
+}
+
+export function diffPlans(current: NodePlan, next: NodePlan): PlanChanges {
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  const currentProxies = new Map(current.proxies.map((p) => [p.name, p]));
+  const nextProxies = new Map(next.proxies.map((p) => [p.name, p]));
+  const changed = (p: ProxyPlan) => {
+    const other = currentProxies.get(p.name);
+    return other === undefined || !same(other, p);
+  };
+  const currentEntries = new Map(
+    current.rendered.configEntries.map((e) => [`${e.Kind}/${e.Name}`, e]),
+  );
+  const nextServices = new Set(next.spec.services.map((s) => s.id));
+  const nextGateways = new Set(next.spec.gateways.map((g) => g.name));
+  return {
+    stopProxies: current.proxies.filter((p) => {
+      const other = nextProxies.get(p.name);
+      return other === undefined || !same(other, p);
+    }),
+    startProxies: next.proxies.filter(changed),
+    removedServices: current.spec.services.map((s) => s.id).filter((id) => !nextServices.has(id)),
+    removedGateways: current.spec.gateways
+      .map((g) => g.name)
+      .filter((name) => !nextGateways.has(name)),
+    entries: next.rendered.configEntries.filter(
+      (e) => !same(currentEntries.get(`${e.Kind}/${e.Name}`), e),
+    ),
+    agentConfig: !same(current.rendered.files[0], next.rendered.files[0]),
+  };
+}
+
+export function isEmpty(changes: PlanChanges): boolean {
+  return (
+    changes.stopProxies.length === 0 &&
+    changes.startProxies.length === 0 &&
+    changes.entries.length === 0 &&
+    !changes.agentConfig
+  );
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
