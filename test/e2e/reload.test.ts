@@ -115,7 +115,7 @@ test('reload: add and remove a service with its sidecar, change a check and an e
   const url = `http://${clientHost.ip}:${STATUS_PORT}`;
   const cli = await runBundleAsync(['reload', '--url', url]);
   assert.equal(cli.code, 0, cli.stderr);
-  assert.match(cli.stdout, /^reload applied\n(.*\n)*  stopped sidecar:activities-1\n/);
+  assert.match(cli.stdout, /^reload applied\n(.*\n)* {2}stopped sidecar:activities-1\n/);
   const afterRemove = await reloaded(client, seen);
   assert.equal(afterRemove.spec.generation, 3);
   assert.equal(pidsOf(afterRemove)['sidecar:activities-1'], undefined);

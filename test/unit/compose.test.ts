@@ -1,12 +1,15 @@
-// docker-compose.yml (the dev mesh) and its node specs in deploy/compose/specs/: no Docker
-// engine runs here, so the wiring the mesh depends on is checked statically: each node's spec is
-// mounted where MESHVISOR_CONFIG points, each demo service shares its node's network namespace
-// and listens where the spec registers it, its UPSTREAMS match the sidecar's upstreams, ports
-// never collide inside one namespace, the ingress listener is published on localhost:8080, and
-// Docker's stop grace period outlasts meshvisor's ordered stop. The specs use only the node
-// spec's field names (docs: design "Node spec"). The opt-in ACL overlay (deploy/compose/acl.yml)
-// mounts, over each node's spec, the same spec plus consul.acl from deploy/compose/specs-acl/,
-// and every token anywhere is a `${VAR}` the environment fills, never a literal.
+// docker-compose.yml (the dev mesh) and its node specs in deploy/compose/specs/: the wiring the
+// mesh depends on, checked statically in a second with no Docker engine (test/docker/mesh.test.ts
+// runs the mesh on a real one, in .ci/run): each node's spec is mounted where MESHVISOR_CONFIG
+// points, each demo service shares its node's network namespace and listens where the spec
+// registers it, its UPSTREAMS match the sidecar's upstreams, ports never collide inside one
+// namespace, the ingress listener is published on localhost:8080, Docker's stop grace period
+// outlasts meshvisor's ordered stop, the clients depend on the server (compose stops them first)
+// and point their `consul` CLI at their agent, and the guide says `down -v`. The specs use only
+// the node spec's field names (docs: design "Node spec"). The opt-in ACL overlay
+// (deploy/compose/acl.yml) mounts, over each node's spec, the same spec plus consul.acl from
+// deploy/compose/specs-acl/, and every token anywhere is a `${VAR}` the environment fills, never
+// a literal.
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -263,6 +266,51 @@ describe('docker-compose.yml', () => {
     for (const [name, svc] of Object.entries(compose.services)) {
       for (const p of svc.ports ?? []) assert.match(p, /^127\.0\.0\.1:/, `${name}: ${p}`);
     }
+  });
+
+  // Compose stops a service's dependents before it: without the dependency `down`/`stop` stops
+  // the server together with the clients, whose leave then fails (`No known Consul servers`) and
+  // which never show `left` (issue 13; test/docker/mesh.test.ts watches it happen in order).
+  it('makes every client node depend on the server, so the clients stop (and leave) first', () => {
+    const server = nodes().find((n) => n.spec.role === 'server')!;
+    for (const node of nodes().filter((n) => n.spec.role === 'client')) {
+      assert.ok(
+        node.compose.depends_on?.[server.service],
+        `${node.service}: does not depend on ${server.service}`,
+      );
+    }
+  });
+
+  // The renderer binds a client's HTTP API to the node address only (addresses.http: under ECS
+  // host networking 127.0.0.1 is the host's, shared by every task), so `docker compose exec node1
+  // consul members` needs CONSUL_HTTP_ADDR; the container's hostname resolves to that address.
+  it("points each client node's consul CLI at its agent (CONSUL_HTTP_ADDR)", () => {
+    for (const node of nodes().filter((n) => n.spec.role === 'client')) {
+      const consul = obj(node.spec.consul, 'consul');
+      const ports = isObj(consul.ports) ? consul.ports : {};
+      assert.equal(obj(node.spec.address, 'address').interface, 'eth0', node.file);
+      assert.equal(node.compose.hostname, node.service, `${node.service}: hostname`);
+      assert.equal(
+        node.compose.environment?.CONSUL_HTTP_ADDR,
+        `http://${node.compose.hostname}:${String(ports.http ?? 8500)}`,
+        node.service,
+      );
+    }
+    // A server listens on consul.clientAddr (default 0.0.0.0), loopback included.
+    for (const node of nodes().filter((n) => n.spec.role === 'server')) {
+      const clientAddr = obj(node.spec.consul, 'consul').clientAddr;
+      assert.ok(clientAddr === undefined || clientAddr === '0.0.0.0', node.file);
+      assert.equal(node.compose.environment?.CONSUL_HTTP_ADDR, undefined, node.service);
+    }
+  });
+
+  // The images declare VOLUME /opt/consul: a plain `down` leaves one anonymous volume per node
+  // behind, every time (issue 13). The guide says `down -v` wherever it stops the mesh.
+  it('docs/local-mesh.md removes the volumes with every `docker compose down` it shows', () => {
+    const doc = read('docs/local-mesh.md');
+    const downs = [...doc.matchAll(/docker compose(?: -f \S+)* down\b[^\n`]*/g)].map((m) => m[0]);
+    assert.ok(downs.length > 0, 'the guide never stops the mesh');
+    for (const down of downs) assert.match(down, /\sdown -v\b/, down);
   });
 });
 
