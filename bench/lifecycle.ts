@@ -39,6 +39,7 @@ import {
   STOP_SECONDS,
 } from '../test/helpers/mesh-specs.ts';
 import type { TestHost } from '../test/helpers/netns.ts';
+import { stats } from './stats.ts';
 
 const POLL_MS = 20;
 const READY_TIMEOUT_MS = 120_000;
@@ -293,14 +294,6 @@ async function oneRun(bed: Testbed): Promise<void> {
   } else {
     console.error(`  (stop breakdown skipped: ${drains.length} drains, ${quits.length} quits)`);
   }
-}
-
-function stats(list: number[]): { median: number; min: number; max: number } {
-  const sorted = [...list].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  const median =
-    sorted.length % 2 ? sorted[mid]! : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-  return { median, min: sorted[0] ?? NaN, max: sorted.at(-1) ?? NaN };
 }
 
 function row(name: string, list: number[], width: number): string {
