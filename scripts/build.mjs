@@ -4,7 +4,7 @@
 //
 // Start-up cost: `--version`, `--help` and `status --ready` (a HEALTHCHECK every few seconds)
 // must cost about a bare `node -e 0`, but zod, yaml, handlebars, pino and execa weigh ~1 MB
-// that V8 would parse on every start. So the heavy commands (run, render, validate, schema)
+// that V8 would parse on every start. So the heavy commands (run, render, validate, doctor, schema)
 // are bundled apart, minified, brotli-compressed and embedded as a base64 string (scanned,
 // not parsed); the first use inflates it and compiles it as a vm.Script with V8's code cache
 // beside the bundle (a data: URL import was measured ~250 ms slower).
@@ -14,7 +14,7 @@ import { brotliCompressSync, constants as zlib } from 'node:zlib';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const outfile = 'dist/meshvisor.mjs';
-const HEAVY_COMMANDS = ['run', 'render', 'validate', 'schema'];
+const HEAVY_COMMANDS = ['run', 'render', 'validate', 'doctor', 'schema'];
 const common = {
   bundle: true,
   platform: 'node',

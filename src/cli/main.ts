@@ -37,6 +37,12 @@ const commands: Record<string, CommandDef> = {
     options: specOption,
     load: () => import('./validate.ts'),
   },
+  doctor: {
+    summary: 'a checklist: spec, binaries, address, ports, dirs, joins, tokens, clock',
+    usage: 'meshvisor doctor [-c FILE] [--json] [--json-schema]',
+    options: { ...specOption, json: { type: 'boolean' }, 'json-schema': { type: 'boolean' } },
+    load: () => import('./doctor.ts'),
+  },
   schema: {
     summary: "print the node spec's JSON Schema",
     usage: 'meshvisor schema',

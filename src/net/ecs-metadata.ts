@@ -134,3 +134,19 @@ export async function ecsMetadataAddress(
     retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
   }
 }
+
+/**
+ * One request, no retries (for `meshvisor doctor`, which must not wait): the task IPv4, or an
+ * AddressError saying why there is none ('config' when retrying cannot help).
+ */
+export async function ecsMetadataAddressOnce(
+  ctx: { env?: NodeJS.ProcessEnv; timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<string> {
+  const url = metadataUrl(ctx.env ?? process.env);
+  try {
+    return await fetchTaskAddress(url, ctx.timeoutMs ?? REQUEST_TIMEOUT_MS, ctx.signal);
+  } catch (error) {
+    if (error instanceof NotYet) throw new AddressError(`${url}: ${error.message}`);
+    throw error;
+  }
+}

@@ -10,6 +10,14 @@ import { AddressError } from './errors.ts';
 import { interfaceAddress } from './interface.ts';
 
 export { AddressError } from './errors.ts';
+export { ecsMetadataAddressOnce } from './ecs-metadata.ts';
+export {
+  describeInterfaces,
+  ipv4AddressesOf,
+  osInterfaces,
+  type InterfaceReader,
+  type InterfaceTable,
+} from './interface.ts';
 
 export interface AddressOptions {
   interface: string;

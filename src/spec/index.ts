@@ -16,7 +16,17 @@ export {
   type ConsulSpec,
   type ServerOptions,
 } from './schema.ts';
-export { loadSpec, parseSpec, specJsonSchema, type SpecSource } from './load.ts';
+export {
+  describeSpecSource,
+  loadSpec,
+  loadSpecTraced,
+  parseSpec,
+  specJsonSchema,
+  type SpecOrigin,
+  type SpecSource,
+  type TracedSpec,
+} from './load.ts';
+export type { InterpolationReference, VariableUse } from './interpolate.ts';
 export { SpecError, type SpecProblem } from './errors.ts';
 export { AGENT_KEYS_SET_BY_SPEC, formatPath } from './rules.ts';
 export { apiToken, gatewayToken, secretValues, serviceToken } from './tokens.ts';

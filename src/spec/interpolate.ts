@@ -6,13 +6,32 @@ import { formatPath } from './rules.ts';
 const REFERENCE = /\$\$|\$\{([^}]*)\}|\$\{/g;
 const VARIABLE = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s;
 
+/** One `${VAR}` or `${VAR:-default}` a string value used. */
+export interface VariableUse {
+  name: string;
+  /** False when the variable was unset (or empty, with `:-`) and the written default was used. */
+  set: boolean;
+}
+
+/** The variables one string value of the document was built from, by the value's path. */
+export interface InterpolationReference {
+  path: PropertyKey[];
+  variables: VariableUse[];
+}
+
 export function interpolate(
   value: unknown,
   env: NodeJS.ProcessEnv,
-): { value: unknown; problems: SpecProblem[] } {
+): { value: unknown; problems: SpecProblem[]; references: InterpolationReference[] } {
   const problems: SpecProblem[] = [];
+  const references: InterpolationReference[] = [];
   const walk = (node: unknown, path: PropertyKey[]): unknown => {
-    if (typeof node === 'string') return interpolateString(node, env, path, problems);
+    if (typeof node === 'string') {
+      const variables: VariableUse[] = [];
+      const result = interpolateString(node, env, path, problems, variables);
+      if (variables.length > 0) references.push({ path, variables });
+      return result;
+    }
     if (Array.isArray(node)) return node.map((item, i) => walk(item, [...path, i]));
     if (typeof node === 'object' && node !== null) {
       return Object.fromEntries(
@@ -21,7 +40,7 @@ export function interpolate(
     }
     return node;
   };
-  return { value: walk(value, []), problems };
+  return { value: walk(value, []), problems, references };
 }
 
 function interpolateString(
@@ -29,6 +48,7 @@ function interpolateString(
   env: NodeJS.ProcessEnv,
   path: PropertyKey[],
   problems: SpecProblem[],
+  variables: VariableUse[],
 ): string {
   const report = (message: string) => problems.push({ path: formatPath(path), message });
   return text.replace(REFERENCE, (match, inner: string | undefined) => {
@@ -45,11 +65,15 @@ function interpolateString(
     const [, name = '', fallback] = parts;
     const set = env[name];
     // As in the shell: `:-` also replaces a variable that is set but empty.
-    if (fallback !== undefined) return set ? set : fallback;
+    if (fallback !== undefined) {
+      variables.push({ name, set: Boolean(set) });
+      return set ? set : fallback;
+    }
     if (set === undefined) {
       report(`environment variable ${name} is not set (use \${${name}:-default} for a default)`);
       return match;
     }
+    variables.push({ name, set: true });
     return set;
   });
 }

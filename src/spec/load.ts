@@ -5,7 +5,7 @@ import { extname } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { SpecError, problemsFromIssues, type SpecProblem } from './errors.ts';
-import { interpolate } from './interpolate.ts';
+import { interpolate, type InterpolationReference } from './interpolate.ts';
 import { jsonErrorOffset } from './json-offset.ts';
 import { NodeSpecSchema, type NodeSpec } from './schema.ts';
 
@@ -21,16 +21,55 @@ interface SpecText {
   name: string;
   text: string;
   format: 'json' | 'yaml';
+  kind: SpecOrigin['kind'];
 }
 
 /** Reads, parses, interpolates and validates the node spec; throws SpecError with every problem. */
 export async function loadSpec(source: SpecSource): Promise<NodeSpec> {
+  return (await loadSpecTraced(source)).spec;
+}
+
+/** Where the spec text comes from: a file (-c or $MESHVISOR_CONFIG) or inline JSON. */
+export interface SpecOrigin {
+  kind: 'file' | 'inline';
+  /** The file's path, or `$MESHVISOR_CONFIG_JSON`. */
+  name: string;
+}
+
+/** A loaded spec with what it was made from, for `meshvisor doctor` to say where values came from. */
+export interface TracedSpec {
+  spec: NodeSpec;
+  origin: SpecOrigin;
+  /** The document as written, after `${VAR}` interpolation and before defaults. */
+  document: unknown;
+  /** Each string value that used `${VAR}`, by its path in `document`. */
+  references: InterpolationReference[];
+}
+
+/** The source loadSpec would read (the same order), or null when none is given. */
+export function describeSpecSource(
+  file: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): SpecOrigin | null {
+  const path = file || env.MESHVISOR_CONFIG;
+  if (path) return { kind: 'file', name: path };
+  if (env.MESHVISOR_CONFIG_JSON) return { kind: 'inline', name: '$MESHVISOR_CONFIG_JSON' };
+  return null;
+}
+
+/** loadSpec, also returning the interpolated document and its `${VAR}` references. */
+export async function loadSpecTraced(source: SpecSource): Promise<TracedSpec> {
   const env = source.env ?? process.env;
-  const spec = await readSpecText(source.file, env);
-  const document = parseSpecText(spec);
-  const { value, problems } = interpolate(document, env);
+  const text = await readSpecText(source.file, env);
+  const parsed = parseSpecText(text);
+  const { value, problems, references } = interpolate(parsed, env);
   if (problems.length > 0) throw new SpecError(problems);
-  return parseSpec(value);
+  return {
+    spec: parseSpec(value),
+    origin: { kind: text.kind, name: text.name },
+    document: value,
+    references,
+  };
 }
 
 /** Validates an already-parsed, interpolated document against the schema and its rules. */
@@ -49,6 +88,7 @@ async function readSpecText(file: string | undefined, env: NodeJS.ProcessEnv): P
         name: path,
         text,
         format: extname(path).toLowerCase() === '.json' ? 'json' : 'yaml',
+        kind: 'file',
       };
     } catch (err) {
       const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
@@ -56,7 +96,9 @@ async function readSpecText(file: string | undefined, env: NodeJS.ProcessEnv): P
     }
   }
   const inline = env.MESHVISOR_CONFIG_JSON;
-  if (inline) return { name: '$MESHVISOR_CONFIG_JSON', text: inline, format: 'json' };
+  if (inline) {
+    return { name: '$MESHVISOR_CONFIG_JSON', text: inline, format: 'json', kind: 'inline' };
+  }
   throw new SpecError([
     {
       path: '(source)',

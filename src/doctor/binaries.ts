@@ -1,0 +1,282 @@
+// consul and envoy: found, runnable, their versions, and whether the pair is supported. The only
+// programs doctor ever runs are these two version queries (`consul version`, `envoy --version`):
+// they print a version and exit; the node's programs (`consul agent`, `consul connect ...`) are
+// never started.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { findExecutable } from '../supervise/index.ts';
+import { secretValues, type NodeSpec } from '../spec/index.ts';
+import type { CheckResult } from './check.ts';
+import { compareLines, ENVOY_CHECK_SINCE, ENVOY_LINES_BY_CONSUL, line } from './matrix.ts';
+
+/** How long a version query may take before it counts as "not runnable". */
+export const VERSION_QUERY_TIMEOUT_MS = 3000;
+
+export interface BinaryInfo {
+  /** The resolved path, or null when not found (or not needed). */
+  path: string | null;
+  /** "1.10.12", or null when unknown. */
+  version: string | null;
+}
+
+export interface BinaryCheck {
+  result: CheckResult;
+  info: BinaryInfo;
+}
+
+/** Whether this spec runs Envoy: every gateway does, and sidecars in proxy.mode envoy. */
+export function needsEnvoy(spec: NodeSpec): boolean {
+  return (
+    spec.gateways.length > 0 ||
+    (spec.proxy.mode === 'envoy' && spec.services.some((s) => s.sidecar))
+  );
+}
+
+/**
+ * The environment of a version query: ours less every variable carrying one of the spec's
+ * secrets, and less CONSUL_HTTP_TOKEN (the rule `run` applies to its children).
+ */
+export function versionQueryEnv(spec: NodeSpec, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const secrets = secretValues(spec);
+  return Object.fromEntries(
+    Object.entries(env).filter(
+      ([name, value]) =>
+        name !== 'CONSUL_HTTP_TOKEN' &&
+        !(value !== undefined && secrets.some((secret) => value.includes(secret))),
+    ),
+  );
+}
+
+interface QueryOutcome {
+  output?: string;
+  problem?: string;
+}
+
+/**
+ * Runs `<path> <args>` in its own process group, killed whole at the deadline (a wrapper script's
+ * children included, so nothing it started outlives doctor or holds its pipes).
+ */
+function queryVersion(path: string, args: string[], env: NodeJS.ProcessEnv): Promise<QueryOutcome> {
+  return new Promise((resolve) => {
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    let child: ChildProcess;
+    try {
+      child = spawn(path, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (err) {
+      resolve({ problem: (err as Error).message });
+      return;
+    }
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // Gone already.
+      }
+    }, VERSION_QUERY_TIMEOUT_MS);
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      if (stdout.length < 64 * 1024) stdout += chunk;
+    });
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      if (stderr.length < 64 * 1024) stderr += chunk;
+    });
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      const reasons: Record<string, string> = {
+        ENOEXEC: 'exec format error: not a program for this machine (architecture?)',
+        EACCES: 'permission denied',
+      };
+      resolve({ problem: reasons[err.code ?? ''] ?? err.message });
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      if (timedOut) {
+        resolve({ problem: `did not answer within ${VERSION_QUERY_TIMEOUT_MS / 1000} s` });
+      } else if (code === 0) {
+        resolve({ output: `${stdout}\n${stderr}` });
+      } else {
+        const firstLine = `${stderr}\n${stdout}`.split('\n').find((l) => l.trim() !== '') ?? '';
+        const how = signal ? `was killed by ${signal}` : `exited ${code}`;
+        resolve({ problem: `${how}${firstLine ? `: ${firstLine.trim()}` : ''}` });
+      }
+    });
+  });
+}
+
+function notFound(nameOrPath: string, field: string, what: string): BinaryCheck {
+  const where = nameOrPath.includes('/') ? '' : ' on PATH';
+  return {
+    info: { path: null, version: null },
+    result: {
+      status: 'fail',
+      found: `${field} "${nameOrPath}" is not an executable file${where}`,
+      fix: `install ${what}, or set ${field} to its path (the images have it in /usr/local/bin)`,
+    },
+  };
+}
+
+/** The rendered key names that depend on consul.version (src/render/agent.ts), for this spec. */
+function versionedKeys(spec: NodeSpec): { key: string; since: string }[] {
+  const keys: { key: string; since: string }[] = [];
+  const tokens = spec.consul.acl?.tokens;
+  if (tokens?.initialManagement) keys.push({ key: 'acl.tokens.initial_management', since: '1.11' });
+  if (tokens?.agentRecovery) keys.push({ key: 'acl.tokens.agent_recovery', since: '1.11' });
+  if (spec.consul.tls) keys.push({ key: 'tls.defaults', since: '1.12' });
+  return keys;
+}
+
+export async function checkConsulBinary(
+  spec: NodeSpec,
+  env: NodeJS.ProcessEnv,
+): Promise<BinaryCheck> {
+  const path = findExecutable(spec.consul.binary, env.PATH ?? '');
+  if (!path) return notFound(spec.consul.binary, 'consul.binary', 'consul');
+  const query = await queryVersion(path, ['version'], versionQueryEnv(spec, env));
+  const version = /Consul v(\d+\.\d+\.\d+)/.exec(query.output ?? '')?.[1] ?? null;
+  if (!version) {
+    return {
+      info: { path, version: null },
+      result: {
+        status: 'fail',
+        found: `${path}: \`consul version\` ${query.problem ?? 'printed no "Consul vX.Y.Z"'}`,
+        fix: 'consul.binary must be a Consul binary for this machine',
+      },
+    };
+  }
+  const info = { path, version };
+  const found = `Consul ${version} at ${path}`;
+  const binaryLine = line(version) ?? version;
+  if (compareLines(binaryLine, '1.10') < 0) {
+    return {
+      info,
+      result: {
+        status: 'fail',
+        found,
+        fix: 'meshvisor renders the agent config for Consul 1.10 and later: use a newer consul',
+      },
+    };
+  }
+  const specLine = spec.consul.version ? (line(spec.consul.version) ?? '1.10') : '1.10';
+  const said = spec.consul.version
+    ? `consul.version says ${spec.consul.version}`
+    : 'consul.version is not set (meshvisor renders for 1.10)';
+  const crossed = versionedKeys(spec).filter(
+    (k) => compareLines(specLine, k.since) >= 0 !== compareLines(binaryLine, k.since) >= 0,
+  );
+  const newer = crossed.filter((k) => compareLines(specLine, k.since) >= 0);
+  if (newer.length > 0) {
+    return {
+      info,
+      result: {
+        status: 'fail',
+        found: `${found}; ${said}, so meshvisor renders ${newer.map((k) => k.key).join(', ')}, which Consul ${binaryLine} does not know (an unknown key stops the agent)`,
+        fix: `set consul.version: "${binaryLine}", or use a consul of ${specLine} or later`,
+      },
+    };
+  }
+  if (crossed.length > 0) {
+    return {
+      info,
+      result: {
+        status: 'warn',
+        found: `${found}; ${said}, so meshvisor renders the old names of ${crossed.map((k) => k.key).join(', ')}, which Consul ${binaryLine} accepts as deprecated`,
+        fix: `set consul.version: "${binaryLine}"`,
+      },
+    };
+  }
+  return { info, result: { status: 'ok', found: `${found} (\`consul version\`)` } };
+}
+
+export async function checkEnvoyBinary(
+  spec: NodeSpec,
+  env: NodeJS.ProcessEnv,
+): Promise<BinaryCheck> {
+  if (!needsEnvoy(spec)) {
+    return {
+      info: { path: null, version: null },
+      result: {
+        status: 'ok',
+        found:
+          spec.proxy.mode === 'builtin'
+            ? 'not needed: proxy.mode builtin and no gateways'
+            : 'not needed: no sidecars and no gateways',
+      },
+    };
+  }
+  const path = findExecutable(spec.proxy.envoyBinary, env.PATH ?? '');
+  if (!path) return notFound(spec.proxy.envoyBinary, 'proxy.envoyBinary', 'Envoy');
+  const query = await queryVersion(path, ['--version'], versionQueryEnv(spec, env));
+  const version = /version: [0-9a-f]+\/(\d+\.\d+\.\d+)/.exec(query.output ?? '')?.[1] ?? null;
+  if (!version) {
+    return {
+      info: { path, version: null },
+      result: {
+        status: 'fail',
+        found: `${path}: \`envoy --version\` ${query.problem ?? 'printed no "version: <sha>/X.Y.Z"'}`,
+        fix: 'proxy.envoyBinary must be an Envoy binary for this machine',
+      },
+    };
+  }
+  return {
+    info: { path, version },
+    result: { status: 'ok', found: `Envoy ${version} at ${path} (\`envoy --version\`)` },
+  };
+}
+
+/** What a running agent says it supports (`/v1/agent/self` `xDS.SupportedProxies.envoy`). */
+export interface AgentSupport {
+  addr: string;
+  consulVersion: string;
+  envoy: string[];
+}
+
+export function checkPair(
+  spec: NodeSpec,
+  consul: BinaryInfo,
+  envoy: BinaryInfo,
+  agents: AgentSupport[],
+): CheckResult {
+  if (!needsEnvoy(spec)) return { status: 'ok', found: 'not needed: no Envoy runs on this node' };
+  if (!consul.version || !envoy.version) {
+    return {
+      status: 'warn',
+      found: `not checked: the ${consul.version ? 'Envoy' : 'Consul'} version is unknown (above)`,
+    };
+  }
+  const consulLine = line(consul.version) ?? consul.version;
+  const envoyLine = line(envoy.version) ?? envoy.version;
+  const agent = agents.find((a) => a.consulVersion === consul.version);
+  let supported: string[] | undefined;
+  let source: string;
+  if (agent) {
+    supported = [...new Set(agent.envoy.map((v) => line(v) ?? v))];
+    source = `xDS.SupportedProxies of the Consul ${agent.consulVersion} agent at ${agent.addr}`;
+  } else {
+    supported = ENVOY_LINES_BY_CONSUL[consulLine]?.slice();
+    source = `the matrix in docs/images.md`;
+  }
+  const pair = `Consul ${consul.version} with Envoy ${envoy.version}`;
+  if (!supported) {
+    return {
+      status: 'warn',
+      found: `${pair}: Consul ${consulLine} is not in the matrix of docs/images.md and no running Consul ${consul.version} agent answered`,
+      fix: `check \`curl -s <agent>:8500/v1/agent/self | jq .xDS.SupportedProxies\` on a running Consul ${consulLine}`,
+    };
+  }
+  if (supported.includes(envoyLine)) {
+    return {
+      status: 'ok',
+      found: `${pair}: supported (Envoy ${supported.join(', ')}; from ${source})`,
+    };
+  }
+  const refuses =
+    compareLines(consulLine, ENVOY_CHECK_SINCE) >= 0
+      ? '; `consul connect envoy` refuses it, so no proxy starts'
+      : '';
+  return {
+    status: 'fail',
+    found: `${pair}: not supported (Consul ${consulLine} supports Envoy ${supported.join(', ')}; from ${source})${refuses}`,
+    fix: `use an Envoy of ${supported[0]} (proxy.envoyBinary), or the Consul line that supports Envoy ${envoyLine} (docs/images.md)`,
+  };
+}

@@ -1,0 +1,337 @@
+// Ports this node's programs will bind, tried now on the addresses they will bind: the status
+// endpoint, Consul's (HTTP, gRPC, DNS, serf, server RPC), every Envoy admin port, the sidecar
+// range, the upstream listeners and the gateway listeners. Each is bound and released at once.
+import { LISTEN_PATTERN } from '../spec/fields.ts';
+import type { NodeSpec } from '../spec/index.ts';
+import { worst, plural, type CheckResult } from './check.ts';
+import { compareLines } from './matrix.ts';
+import { canBind } from './probe.ts';
+import type { Detail } from './report.ts';
+
+export interface Bind {
+  what: string;
+  /** The spec field that sets the port (or where Consul's default comes from). */
+  field: string;
+  host: string;
+  port: number;
+  protocol: 'tcp' | 'udp';
+}
+
+export interface PortGroup {
+  id: string;
+  title: string;
+  binds: Bind[];
+  /** Binds that could not be listed, and why (no node address, a client_addr template). */
+  unknown: string[];
+  /** Extra text for the found line when everything is free. */
+  note?: string;
+}
+
+export interface PortsInput {
+  spec: NodeSpec;
+  address: string | null;
+  /** The consul binary's line ("1.22"), when known: servers bind grpc_tls from 1.14. */
+  consulLine?: string;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The groups of ports this spec binds. */
+export function portGroups({ spec, address, consulLine }: PortsInput): PortGroup[] {
+  const groups: PortGroup[] = [];
+  const noAddress = 'no node address (above)';
+
+  // The status endpoint.
+  const listen = LISTEN_PATTERN.exec(spec.status.listen);
+  const statusHost = spec.status.listen.slice(0, spec.status.listen.lastIndexOf(':'));
+  groups.push({
+    id: 'ports.status',
+    title: 'status endpoint',
+    binds: [
+      {
+        what: 'status endpoint',
+        field: 'status.listen',
+        host: statusHost.replace(/^\[|\]$/g, ''),
+        port: Number(listen?.[1]),
+        protocol: 'tcp',
+      },
+    ],
+    unknown: [],
+  });
+
+  // Consul: HTTP/gRPC/DNS on client_addr (a client's HTTP and gRPC on the node address, as
+  // rendered), serf and server RPC on bind_addr (the node address).
+  const consul: PortGroup = { id: 'ports.consul', title: 'consul ports', binds: [], unknown: [] };
+  const extra = spec.consul.extraConfig;
+  const extraPorts = isRecord(extra.ports) ? extra.ports : {};
+  const extraAddresses = isRecord(extra.addresses) ? extra.addresses : {};
+  const portOf = (key: string, fallback: number | null): number | null => {
+    const value = extraPorts[key];
+    return typeof value === 'number' ? value : fallback;
+  };
+  const clientHosts = spec.consul.clientAddr.split(/\s+/).filter(Boolean);
+  const templated = clientHosts.some((h) => h.includes('{{'));
+  const hostsFor = (key: string, clientHostsDefault: boolean): string[] | null => {
+    const explicit = extraAddresses[key];
+    if (typeof explicit === 'string' && !explicit.includes('{{')) return explicit.split(/\s+/);
+    if (!clientHostsDefault) return address ? [address] : null;
+    return templated ? null : clientHosts;
+  };
+  const add = (
+    what: string,
+    field: string,
+    hosts: string[] | null,
+    port: number | null,
+    protocols: ('tcp' | 'udp')[],
+    why: string,
+  ) => {
+    if (port === null || port <= 0) return;
+    if (!hosts) {
+      consul.unknown.push(`${what} (${port}): ${why}`);
+      return;
+    }
+    for (const host of hosts) {
+      for (const protocol of protocols) consul.binds.push({ what, field, host, port, protocol });
+    }
+  };
+  const isServer = spec.role === 'server';
+  const clientWhy = templated ? 'consul.clientAddr is a template' : noAddress;
+  // Clients: addresses.http/grpc are the node address (rendered); servers: client_addr.
+  add(
+    'HTTP API',
+    'consul.ports.http',
+    hostsFor('http', isServer),
+    spec.consul.ports.http,
+    ['tcp'],
+    isServer ? clientWhy : noAddress,
+  );
+  add(
+    'gRPC (xDS)',
+    'consul.ports.grpc',
+    hostsFor('grpc', isServer),
+    spec.consul.ports.grpc,
+    ['tcp'],
+    isServer ? clientWhy : noAddress,
+  );
+  add(
+    'DNS',
+    'consul.extraConfig.ports.dns, else 8600',
+    hostsFor('dns', true),
+    portOf('dns', 8600),
+    ['tcp', 'udp'],
+    clientWhy,
+  );
+  add(
+    'HTTPS API',
+    'consul.extraConfig.ports.https',
+    hostsFor('https', true),
+    portOf('https', null),
+    ['tcp'],
+    clientWhy,
+  );
+  const grpcTlsDefault =
+    isServer && consulLine && compareLines(consulLine, '1.14') >= 0 ? 8503 : null;
+  add(
+    'gRPC TLS',
+    'consul.extraConfig.ports.grpc_tls, else 8503 on servers from 1.14',
+    hostsFor('grpc_tls', true),
+    portOf('grpc_tls', grpcTlsDefault),
+    ['tcp'],
+    clientWhy,
+  );
+  const bindHosts = address ? [address] : null;
+  add(
+    'serf LAN',
+    'consul.extraConfig.ports.serf_lan, else 8301',
+    bindHosts,
+    portOf('serf_lan', 8301),
+    ['tcp', 'udp'],
+    noAddress,
+  );
+  if (isServer) {
+    add(
+      'serf WAN',
+      'consul.extraConfig.ports.serf_wan, else 8302',
+      bindHosts,
+      portOf('serf_wan', 8302),
+      ['tcp', 'udp'],
+      noAddress,
+    );
+    add(
+      'server RPC',
+      'consul.extraConfig.ports.server, else 8300',
+      bindHosts,
+      portOf('server', 8300),
+      ['tcp'],
+      noAddress,
+    );
+  }
+  groups.push(consul);
+
+  // Envoy admin ports: sidecars (mode envoy), then gateways, as planProxies assigns them.
+  const envoys = [
+    ...(spec.proxy.mode === 'envoy'
+      ? spec.services.filter((s) => s.sidecar).map((s) => `sidecar:${s.id}`)
+      : []),
+    ...spec.gateways.map((g) => `gateway:${g.name}`),
+  ];
+  if (envoys.length > 0) {
+    groups.push({
+      id: 'ports.envoy-admin',
+      title: 'Envoy admin ports',
+      binds: envoys.map((name, i) => ({
+        what: `admin of ${name}`,
+        field: `proxy.adminPortBase + ${i}`,
+        host: '127.0.0.1',
+        port: spec.proxy.adminPortBase + i,
+        protocol: 'tcp' as const,
+      })),
+      unknown: [],
+    });
+  }
+
+  // Sidecars: Consul hands each the lowest port of the range that none of the agent's own
+  // services holds; a port another program holds is not skipped, so the first N must be free.
+  const sidecars = spec.services.filter((s) => s.sidecar);
+  const { sidecarMinPort: min, sidecarMaxPort: max } = spec.consul.ports;
+  if (sidecars.length > 0 && min > 0) {
+    groups.push({
+      id: 'ports.sidecars',
+      title: 'sidecar port range',
+      binds: sidecars.map((s, i) => ({
+        what: `public listener of the sidecar of ${s.id} (the range's ${ordinal(i + 1)} port)`,
+        field: 'consul.ports.sidecarMinPort',
+        host: '0.0.0.0',
+        port: min + i,
+        protocol: 'tcp' as const,
+      })),
+      unknown: [],
+      note: `the range ${min}-${max} has room for ${max - min + 1}; Consul gives ${sidecars.length === 1 ? 'the sidecar its lowest port' : `the ${sidecars.length} sidecars its lowest ports`}, ${sidecars.length === 1 ? min : `${min}-${min + sidecars.length - 1}`}, skipping only ports its own services hold`,
+    });
+  }
+
+  const upstreams = spec.services.flatMap((s, i) =>
+    (s.sidecar?.upstreams ?? []).map((u, j) => ({
+      what: `upstream ${u.service} of ${s.id}`,
+      field: `services[${i}].sidecar.upstreams[${j}].localPort`,
+      host: '127.0.0.1',
+      port: u.localPort,
+      protocol: 'tcp' as const,
+    })),
+  );
+  if (upstreams.length > 0) {
+    groups.push({
+      id: 'ports.upstreams',
+      title: 'upstream listeners',
+      binds: upstreams,
+      unknown: [],
+    });
+  }
+
+  if (spec.gateways.length > 0) {
+    const gateway: PortGroup = {
+      id: 'ports.gateways',
+      title: 'gateway ports',
+      binds: [],
+      unknown: [],
+    };
+    spec.gateways.forEach((g, i) => {
+      if (address) {
+        gateway.binds.push({
+          what: `${g.name}'s registered address`,
+          field: `gateways[${i}].port`,
+          host: address,
+          port: g.port,
+          protocol: 'tcp',
+        });
+      } else gateway.unknown.push(`${g.name}'s registered address (${g.port}): ${noAddress}`);
+      g.listeners.forEach((l, j) =>
+        gateway.binds.push({
+          what: `${g.name} listener ${j} (${l.protocol})`,
+          field: `gateways[${i}].listeners[${j}].port`,
+          host: '0.0.0.0',
+          port: l.port,
+          protocol: 'tcp',
+        }),
+      );
+    });
+    groups.push(gateway);
+  }
+  return groups;
+}
+
+function ordinal(n: number): string {
+  const suffix =
+    n % 10 === 1 && n % 100 !== 11
+      ? 'st'
+      : n % 10 === 2 && n % 100 !== 12
+        ? 'nd'
+        : n % 10 === 3 && n % 100 !== 13
+          ? 'rd'
+          : 'th';
+  return `${n}${suffix}`;
+}
+
+function hostPort(bind: Bind): string {
+  const host = bind.host.includes(':') ? `[${bind.host}]` : bind.host;
+  return `${host}:${bind.port}/${bind.protocol}`;
+}
+
+/**
+ * Tries every bind of a group. A port in use is a failure, unless this node is running (its
+ * status endpoint answered): then its own programs are expected to hold them, and it is a warning.
+ */
+export async function checkPortGroup(
+  group: PortGroup,
+  nodeRunning: string | null,
+): Promise<CheckResult> {
+  const results = await Promise.all(
+    group.binds.map(async (bind) => ({
+      bind,
+      result: await canBind(bind.host, bind.port, bind.protocol),
+    })),
+  );
+  const details: Detail[] = [];
+  const statuses = results.map(({ bind, result }) => {
+    if (result.free) {
+      details.push({ status: 'ok', text: `${hostPort(bind)}  ${bind.what} (${bind.field}): free` });
+      return 'ok' as const;
+    }
+    const held = result.code === 'EADDRINUSE' && nodeRunning !== null;
+    const status = held ? ('warn' as const) : ('fail' as const);
+    const why = held ? `${result.reason}, presumably by this running node` : result.reason;
+    details.push({ status, text: `${hostPort(bind)}  ${bind.what} (${bind.field}): ${why}` });
+    return status;
+  });
+  for (const text of group.unknown) details.push({ status: 'warn', text: `not checked: ${text}` });
+  const status = worst([...statuses, ...(group.unknown.length > 0 ? (['warn'] as const) : [])]);
+  const busy = results.filter((r) => !r.result.free);
+  if (status === 'ok') {
+    return {
+      status,
+      found: `${plural(group.binds.length, 'port')} free${group.note ? `; ${group.note}` : ''}`,
+      details,
+    };
+  }
+  const found =
+    busy.length > 0
+      ? `${plural(busy.length, 'port')} of ${group.binds.length} cannot be bound: ${busy
+          .map((r) => `${r.bind.port}/${r.bind.protocol} ${r.result.free ? '' : r.result.reason}`)
+          .join('; ')}`
+      : `${plural(group.binds.length, 'port')} free; ${plural(group.unknown.length, 'port')} not checked`;
+  let fix: string | undefined;
+  if (busy.some((r) => !r.result.free && r.result.code === 'EADDRINUSE')) {
+    fix = nodeRunning
+      ? `this node is running (its status endpoint answers at ${nodeRunning}): run doctor before it starts, or read \`meshvisor status\``
+      : 'stop what holds them (`ss -ltnup` names it), or move the ports in the spec (the field is named on each line)';
+  } else if (busy.some((r) => !r.result.free && r.result.code === 'EACCES')) {
+    fix = 'use ports of 1024 or above, or run as root (docs/images.md: the ingress node)';
+  } else if (busy.length > 0) {
+    fix = 'the address is not on this machine: check address and consul.clientAddr';
+  } else {
+    fix = 'see the node address check above';
+  }
+  return { status, found, fix, details };
+}
