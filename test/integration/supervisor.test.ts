@@ -2,11 +2,11 @@
 // and the second stop.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Supervisor, type ExitInfo, type ProgramSpec } from '../../src/supervise/index.ts';
-import { captureLogger, isAlive, killPids } from '../helpers/supervise.ts';
+import { captureLogger, isAlive, killPids, waitFor } from '../helpers/supervise.ts';
 
 /** A supervisor whose every child is killed after the test, and a log of its events. */
 function supervisor(t: TestContext) {
@@ -39,6 +39,35 @@ const slowToStop = (delay: number) => ({
   args: ['-c', `trap "sleep ${delay}; exit 0" TERM; while :; do sleep 0.05; done`],
 });
 const ignoresTerm = { command: 'sh', args: ['-c', 'trap "" TERM; while :; do sleep 0.05; done'] };
+
+/** True once the process ignores or catches SIGTERM (bit 15 of SigIgn or SigCgt in /proc/PID/status). */
+function handlesSigterm(pid: number | null): boolean {
+  if (!pid) return false;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return ['SigIgn', 'SigCgt'].some((field) => {
+      const mask = new RegExp(`^${field}:\\s*([0-9a-f]+)$`, 'm').exec(status)?.[1];
+      return mask !== undefined && (BigInt(`0x${mask}`) & (1n << 14n)) !== 0n;
+    });
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Waits until every shell of these supervisors has run its `trap`: a SIGTERM that lands before
+ * would end it at once, and the test would measure a race instead of the stop.
+ */
+async function trapsSet(...sups: Supervisor[]): Promise<void> {
+  await waitFor(
+    () =>
+      sups
+        .flatMap((sup) => sup.snapshot())
+        .filter((p) => p.state !== 'exited')
+        .every((p) => handlesSigterm(p.pid)),
+    'the shells to trap SIGTERM',
+  );
+}
 
 test('a program starts only after its dependency is ready; programs can be added later', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'supervisor-'));
@@ -107,6 +136,7 @@ test('stop goes in reverse dependency order, one level in parallel', async (t) =
   add({ name: 'sidecar:a', ...slowToStop(1.5), dependsOn: ['consul'] });
   add({ name: 'sidecar:b', ...slowToStop(1.5), dependsOn: ['consul'] });
   await sup.start();
+  await trapsSet(sup);
   const stopping = Date.now();
   await sup.stop({ deadlineMs: 10_000 });
   const [a, b, consul] = ['sidecar:a', 'sidecar:b', 'consul'].map((n) => first(n, 'exit'));
@@ -125,6 +155,7 @@ test('everything is stopped inside one deadline, and a second stop kills at once
   const second = supervisor(t);
   second.add({ name: 'stubborn', ...ignoresTerm, stopGraceMs: 60_000 });
   await Promise.all([deadline.sup.start(), second.sup.start()]);
+  await trapsSet(deadline.sup, second.sup);
 
   const started = Date.now();
   const stopped = deadline.sup.stop({ deadlineMs: 600 });
@@ -186,6 +217,7 @@ test('remove stops a program the way a stop does and forgets it; its dependency 
     },
   });
   await sup.start();
+  await waitFor(() => handlesSigterm(leaf.pid), 'the shell to trap SIGTERM');
   const leafPid = leaf.pid!;
   await assert.rejects(sup.remove('base'), /base is a dependency of leaf/);
   await sup.remove('leaf');
