@@ -51,6 +51,12 @@ export function renderMetrics(status: NodeStatus): string {
       samples: [{ labels: {}, value: status.spec.generation }],
     },
     {
+      name: 'meshvisor_spec_info',
+      type: 'gauge',
+      help: "Always 1; its hash label is the first 12 hex digits of the running spec's SHA-256.",
+      samples: status.spec.hash ? [{ labels: { hash: status.spec.hash }, value: 1 }] : [],
+    },
+    {
       name: 'meshvisor_last_reload_success',
       type: 'gauge',
       help: '1 when the last reload applied (or found nothing to change), 0 when it failed; absent before any.',

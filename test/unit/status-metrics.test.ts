@@ -5,7 +5,12 @@ import type { NodeStatus } from '../../src/status/model.ts';
 import { nodeStatus, program, stage } from '../helpers/status-fixture.ts';
 
 /** No stages, programs or config entries: nothing that would label a sample. */
-const empty = { stages: [], programs: [], configEntries: [] } satisfies Partial<NodeStatus>;
+const empty = {
+  stages: [],
+  programs: [],
+  configEntries: [],
+  spec: { generation: 1, hash: null },
+} satisfies Partial<NodeStatus>;
 
 test('renders every family with HELP and TYPE, samples in status order, exactly', () => {
   // Every value the text below shows is given here (a program's kind follows from its name).
@@ -74,6 +79,9 @@ meshvisor_degraded 1
 # HELP meshvisor_spec_generation Which spec the node runs: 1 at start, one more for each reload that applied.
 # TYPE meshvisor_spec_generation gauge
 meshvisor_spec_generation 2
+# HELP meshvisor_spec_info Always 1; its hash label is the first 12 hex digits of the running spec's SHA-256.
+# TYPE meshvisor_spec_info gauge
+meshvisor_spec_info{hash="abcdef012345"} 1
 # HELP meshvisor_last_reload_success 1 when the last reload applied (or found nothing to change), 0 when it failed; absent before any.
 # TYPE meshvisor_last_reload_success gauge
 meshvisor_last_reload_success 0
@@ -127,6 +135,7 @@ test('a node with nothing started yet still declares every family, and ends with
     'meshvisor_ready',
     'meshvisor_degraded',
     'meshvisor_spec_generation',
+    'meshvisor_spec_info',
     'meshvisor_last_reload_success',
     'meshvisor_last_reload_timestamp_seconds',
     'meshvisor_uptime_seconds',
