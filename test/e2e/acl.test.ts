@@ -5,64 +5,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { aclApi } from '../helpers/acl.ts';
 import type { TestHost } from '../helpers/netns.ts';
 import { catalogServices, memberStatus, testbed, waitExit } from '../helpers/mesh-node.ts';
+import { processFile } from '../helpers/supervise.ts';
 import { meshSpecs } from '../helpers/mesh-specs.ts';
 import { makeServerTls } from '../helpers/tls.ts';
 
 const GOSSIP_KEY = 'c2VjcmV0LWdvc3NpcC1rZXktMzItYnl0ZXMtbG9uZyE=';
-const POLICIES = fileURLToPath(new URL('../../config/acl/', import.meta.url));
-
-/** A policy file of config/acl with its placeholders filled in. */
-function policyRules(file: string, values: Record<string, string> = {}): string {
-  let rules = readFileSync(`${POLICIES}${file}`, 'utf8');
-  for (const [placeholder, value] of Object.entries(values)) {
-    rules = rules.replaceAll(placeholder, value);
-  }
-  return rules;
-}
-
-/** The ACL API of a server, called with the management token. */
-function aclApi(server: TestHost, management: string) {
-  const put = async (path: string, body: unknown) => {
-    const res = await fetch(`http://${server.ip}:8500${path}`, {
-      method: 'PUT',
-      headers: { 'X-Consul-Token': management },
-      body: JSON.stringify(body),
-    });
-    assert.equal(res.status, 200, `PUT ${path}: ${await res.clone().text()}`);
-  };
-  const api = {
-    policy: (name: string, rules: string) => put('/v1/acl/policy', { Name: name, Rules: rules }),
-    /** A token with a chosen secret (Consul 1.10 takes one): a random one unless given. */
-    async token(grants: { policies?: string[]; service?: string }, secret: string = randomUUID()) {
-      await put('/v1/acl/token', {
-        SecretID: secret,
-        Policies: (grants.policies ?? []).map((name) => ({ Name: name })),
-        // A service identity: the service and its sidecar write, everything else read.
-        ServiceIdentities: grants.service ? [{ ServiceName: grants.service }] : [],
-      });
-      return secret;
-    },
-    /** A new policy made of a config/acl file, and a token holding it. */
-    async tokenFor(name: string, file: string, values: Record<string, string>, secret?: string) {
-      await api.policy(name, policyRules(file, values));
-      return api.token({ policies: [name] }, secret);
-    },
-  };
-  return api;
-}
-
-function processFile(pid: number, file: 'cmdline' | 'environ'): string {
-  try {
-    return readFileSync(`/proc/${pid}/${file}`, 'utf8').replaceAll('\0', '\n');
-  } catch {
-    return ''; // exited meanwhile
-  }
-}
-
 test('four nodes with ACLs (default deny), TLS and gossip encryption come up with every service in the catalog and every proxy holding its own token', async (t) => {
   const bed = await testbed(t, 4);
   const [serverHost, c1Host, c2Host, ingressHost] = bed.hosts as [

@@ -3,21 +3,14 @@
 // argv, or the environment of a child (the variables that fed them are not inherited).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestHost } from '../helpers/netns.ts';
 import { testbed, waitExit } from '../helpers/mesh-node.ts';
+import { processFile } from '../helpers/supervise.ts';
 
 const GOSSIP_KEY = 'c2VjcmV0LWdvc3NpcC1rZXktMzItYnl0ZXMtbG9uZyE='; // base64 of 32 bytes
 const ACL_TOKEN = '5e3c7a1d-0b7e-4c55-9d2f-secret-token-value';
-
-function processFile(pid: number, file: 'cmdline' | 'environ'): string {
-  try {
-    return readFileSync(`/proc/${pid}/${file}`, 'utf8').replaceAll('\0', ' ');
-  } catch {
-    return ''; // exited meanwhile
-  }
-}
 
 test('the gossip key and ACL tokens never reach logs, status, metrics, argv or a child environment', async (t) => {
   const bed = await testbed(t, 1);

@@ -27,6 +27,15 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** /proc/PID/cmdline or environ, one argument or variable a line; '' once the process is gone. */
+export function processFile(pid: number, file: 'cmdline' | 'environ'): string {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, 'utf8').replaceAll('\0', '\n');
+  } catch {
+    return '';
+  }
+}
+
 /** Polls until predicate() is truthy; throws after timeoutMs naming what was awaited. */
 export async function waitFor<T>(
   predicate: () => T,

@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { aclApi } from '../helpers/acl.ts';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -276,33 +277,11 @@ test('ACL tokens: known ones resolve, their rights are verified where Consul can
     { MGMT: management },
   );
   await server.waitReady(60_000);
-  const put = async (path: string, body: unknown) => {
-    const res = await fetch(`http://${serverHost.ip}:8500${path}`, {
-      method: 'PUT',
-      headers: { 'X-Consul-Token': management },
-      body: JSON.stringify(body),
-    });
-    assert.equal(res.status, 200, `PUT ${path}: ${await res.text()}`);
-  };
-  const rules = readFileSync(
-    new URL('../../config/acl/meshvisor-client.hcl', import.meta.url),
-    'utf8',
-  );
-  await put('/v1/acl/policy', {
-    Name: 'meshvisor-c1',
-    Rules: rules.replaceAll('NODE_NAME', clientHost.name),
+  const acl = aclApi(serverHost, management);
+  const meshvisorToken = await acl.tokenFor('meshvisor-c1', 'meshvisor-client.hcl', {
+    NODE_NAME: clientHost.name,
   });
-  const meshvisorToken = randomUUID();
-  await put('/v1/acl/token', {
-    SecretID: meshvisorToken,
-    Description: 'meshvisor c1',
-    Policies: [{ Name: 'meshvisor-c1' }],
-  });
-  const usersToken = randomUUID();
-  await put('/v1/acl/token', {
-    SecretID: usersToken,
-    ServiceIdentities: [{ ServiceName: 'users' }],
-  });
+  const usersToken = await acl.token({ service: 'users' });
   const unknownToken = randomUUID();
 
   const specPath = writeJson(
@@ -343,7 +322,7 @@ test('ACL tokens: known ones resolve, their rights are verified where Consul can
   assert.equal(meshvisor.status, 'warn', meshvisor.found);
   assert.match(
     meshvisor.found,
-    /resolves \(accessor [0-9a-f-]+ "meshvisor c1"; policies: meshvisor-c1\)/,
+    /resolves \(accessor [0-9a-f-]+ "meshvisor-c1"; policies: meshvisor-c1\)/,
   );
   assert.ok(meshvisor.details?.filter((d) => d.status).every((d) => d.status === 'warn'));
 
