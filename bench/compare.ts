@@ -49,6 +49,7 @@ import {
   writeBurstScript,
   writeDrainScript,
 } from './compare/workload.ts';
+import { interrupted, runBench } from './main.ts';
 
 /** supervisord first, then meshvisor, for every figure of every run. */
 const SIDES: SideName[] = ['supervisord', 'meshvisor'];
@@ -56,8 +57,6 @@ const SIDES: SideName[] = ['supervisord', 'meshvisor'];
 const HOSTS_PER_RUN = 12;
 const RUN_BUDGET_MS = 6 * 60_000;
 const KILL_WAIT_MS = 5_000;
-/** Aborted on SIGINT/SIGTERM: the current run stops waiting and is cleaned up. */
-const interrupted = new AbortController();
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
 const runs = Number(values.runs);
@@ -216,18 +215,4 @@ async function main(): Promise<void> {
   }
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    // The current run rejects and its finally removes the namespaces; force the exit if it hangs.
-    console.error(`${signal}: stopping`);
-    interrupted.abort();
-    setTimeout(() => process.exit(130), 15_000).unref();
-  });
-}
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(interrupted.signal.aborted ? 130 : 1);
-  },
-);
+runBench(main);

@@ -40,6 +40,7 @@ import {
 } from '../test/helpers/mesh-specs.ts';
 import type { TestHost } from '../test/helpers/netns.ts';
 import { stats } from './stats.ts';
+import { interrupted, runBench } from './main.ts';
 
 const POLL_MS = 20;
 const READY_TIMEOUT_MS = 120_000;
@@ -47,8 +48,6 @@ const RESTART_TIMEOUT_MS = 60_000;
 const DRAIN_SECONDS = 2;
 /** The whole benchmark's deadline per run; past it, everything is cleaned up and it exits 1. */
 const RUN_BUDGET_MS = 5 * 60_000;
-/** Aborted on SIGINT/SIGTERM: the current run stops waiting and its net is cleaned up. */
-const interrupted = new AbortController();
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
 const runs = Number(values.runs);
@@ -383,18 +382,4 @@ async function main(): Promise<void> {
   }
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    // The current run rejects, its finally cleans the net up; force the exit if that hangs.
-    console.error(`${signal}: stopping`);
-    interrupted.abort();
-    setTimeout(() => process.exit(130), 15_000).unref();
-  });
-}
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(interrupted.signal.aborted ? 130 : 1);
-  },
-);
+runBench(main);

@@ -102,17 +102,22 @@ class NodeLife {
   /** True once the current bring-up reached READY: from then on a lost cluster is "degraded". */
   private broughtUp = false;
   constructor(
-    private spec: NodeSpec,
+    private readonly initialSpec: NodeSpec,
     private readonly logger: Logger,
     private readonly readSpec: SpecReader,
   ) {
     this.supervisor = new Supervisor({ logger });
     this.board = new NodeStatusBoard(
-      { node: spec.nodeName, role: spec.role, datacenter: spec.datacenter },
+      { node: initialSpec.nodeName, role: initialSpec.role, datacenter: initialSpec.datacenter },
       () => this.supervisor.snapshot(),
       countZombieChildren,
     );
     this.outcome = new Promise((resolve) => (this.settle = resolve));
+  }
+
+  /** The spec the node runs: the plan's once there is one (a reload replaces it). */
+  private get spec(): NodeSpec {
+    return this.plan?.spec ?? this.initialSpec;
   }
 
   private end(outcome: Outcome): void {
@@ -658,7 +663,6 @@ class NodeLife {
     }
     // From here the node runs the new plan: a consul restart brings this one up.
     this.plan = plan;
-    this.spec = plan.spec;
     this.generation++;
     this.board.setSpec(plan.hash, this.generation);
 
