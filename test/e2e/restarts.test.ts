@@ -31,7 +31,6 @@ test(`a client restarted ${RESTARTS} times in a row comes back READY each time, 
   await server.waitReady(60_000);
   const clientSpec = meshClient(serverHost, [httpService('web', 8080)], { drainSeconds: 0 });
 
-  let ready = 0;
   const readyMs: number[] = [];
   for (let run = 1; run <= RESTARTS; run++) {
     const started = Date.now();
@@ -44,12 +43,10 @@ test(`a client restarted ${RESTARTS} times in a row comes back READY each time, 
       ['web-1', 'web-1-sidecar-proxy'],
       `run ${run}: the catalog holds the node with its service and sidecar at READY`,
     );
-    ready++;
     await stopAndExpectClean(client);
     assert.equal(await memberStatus(serverHost, clientHost.name), 3, `run ${run}: left`);
   }
-  assert.equal(ready, RESTARTS);
-  t.diagnostic(`${ready}/${RESTARTS} READY; start -> READY ms: ${summary(readyMs)}`);
+  t.diagnostic(`${readyMs.length}/${RESTARTS} READY; start -> READY ms: ${summary(readyMs)}`);
   await stopAndExpectClean(server);
 });
 
