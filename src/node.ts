@@ -432,10 +432,17 @@ class NodeLife {
           : () => this.builtinProxyListening(plan.serviceId),
       },
       stopTrigger: admin
-        ? async () => {
+        ? async (release) => {
             // Inbound only: the app may still finish requests through its upstreams.
+            const { drainSeconds, propagationSeconds } = spec.timeouts;
+            const drainEnds = Date.now() + drainSeconds * 1000;
             await admin.drainInbound();
-            await sleep(spec.timeouts.drainSeconds * 1000);
+            // Peers still routing here on a stale endpoint list get accepted for a moment...
+            await sleep(Math.min(propagationSeconds, drainSeconds) * 1000);
+            // ...then nothing new is: the agent may deregister and leave while connections finish.
+            await admin.closeInbound();
+            release();
+            await sleep(Math.max(0, drainEnds - Date.now()));
             await admin.quit();
           }
         : undefined,

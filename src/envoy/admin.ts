@@ -19,9 +19,20 @@ export class EnvoyAdmin {
     }
   }
 
-  /** Stop accepting new inbound connections and let existing ones finish (--drain-time-s). */
+  /**
+   * Starts the drain sequence (--drain-time-s) on inbound listeners: they still accept, and
+   * HTTP connections are asked to close (`Connection: close`, GOAWAY) so clients go elsewhere.
+   */
   async drainInbound(): Promise<void> {
     await this.expectOk(await this.request('POST', '/drain_listeners?inboundonly&graceful'));
+  }
+
+  /**
+   * Closes the inbound listeners now, even inside a drain sequence: no new connection is
+   * accepted; existing ones go on (Envoy's draining docs; source/server/admin/listeners_handler.cc).
+   */
+  async closeInbound(): Promise<void> {
+    await this.expectOk(await this.request('POST', '/drain_listeners?inboundonly'));
   }
 
   /** Clean exit. */

@@ -312,6 +312,14 @@ export const TimeoutsSchema = z.strictObject({
   readySeconds: seconds(1, 120).describe('Deadline for every readiness stage.'),
   stopSeconds: seconds(1, 25).describe('Deadline for the whole ordered stop.'),
   drainSeconds: seconds(0, 5).describe('How long each Envoy drains before it quits.'),
+  propagationSeconds: z
+    .number()
+    .min(0, 'must be 0 or more')
+    .max(10, 'must be 10 or less')
+    .default(0.25)
+    .describe(
+      'How long inbound listeners keep accepting once a stop has put the services out of rotation, for peers to see it (fractions allowed; at most drainSeconds counts). Then they close and the agent leaves while connections finish.',
+    ),
 });
 
 const NodeSpecObject = z

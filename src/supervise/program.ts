@@ -60,6 +60,8 @@ interface Child {
 /** How a stop in progress can be hurried: a second stop with a shorter grace. */
 interface StopInProgress {
   readonly done: Promise<ExitInfo | null>;
+  /** Its stopTrigger released its dependencies, or it exited. */
+  readonly released: Promise<void>;
   shortenGrace(graceMs: number): void;
 }
 
@@ -183,6 +185,14 @@ export class Program extends EventEmitter {
       return Promise.resolve(this.snapshot().lastExit);
     }
     return this.#stopChild(child, graceMs);
+  }
+
+  /**
+   * Resolves once a stopping program no longer needs its dependencies (its stopTrigger released
+   * them, or it exited); at once when it is not stopping.
+   */
+  whenReleased(): Promise<void> {
+    return this.#stopping?.released ?? Promise.resolve();
   }
 
   /** SIGKILLs the process group and every descendant now; no restart follows. */
@@ -437,6 +447,8 @@ export class Program extends EventEmitter {
     const tree = snapshotTree(child.pid);
     let deadline = Date.now() + graceMs;
     let timer: NodeJS.Timeout | undefined;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
     let graceOver!: () => void;
     const graceEnded = new Promise<'grace'>((resolve) => (graceOver = () => resolve('grace')));
     const arm = () => {
@@ -445,7 +457,7 @@ export class Program extends EventEmitter {
     };
     arm();
     const done = (async () => {
-      void this.#sendStop(child, graceMs);
+      void this.#sendStop(child, graceMs, release);
       const outcome = await Promise.race([child.exited, graceEnded]);
       clearTimeout(timer);
       if (outcome === 'grace') {
@@ -457,9 +469,13 @@ export class Program extends EventEmitter {
       const leftovers = killTree(child.pid, tree);
       if (leftovers.length > 0) this.#logger.warn({ pids: leftovers }, 'killed leftover processes');
       return info;
-    })().finally(() => (this.#stopping = null));
+    })().finally(() => {
+      this.#stopping = null;
+      release();
+    });
     this.#stopping = {
       done,
+      released,
       shortenGrace: (ms) => {
         if (Date.now() + ms >= deadline) return;
         deadline = Date.now() + ms;
@@ -469,12 +485,12 @@ export class Program extends EventEmitter {
     return done;
   }
 
-  async #sendStop(child: Child, graceMs: number): Promise<void> {
+  async #sendStop(child: Child, graceMs: number, release: () => void): Promise<void> {
     const signal = this.spec.stopSignal ?? 'SIGTERM';
     if (this.spec.stopTrigger) {
       this.#logger.info({ graceMs }, 'stopping (stop trigger)');
       try {
-        if ((await this.spec.stopTrigger()) !== 'signal') return;
+        if ((await this.spec.stopTrigger(release)) !== 'signal') return;
       } catch (err) {
         if (child.exitInfo) return;
         this.#logger.warn(

@@ -85,7 +85,8 @@ export class Supervisor extends EventEmitter {
 
   /**
    * Stops every program in reverse dependency order, the programs of one level in parallel,
-   * each with the time left until the deadline as its grace. A second call kills everything.
+   * each with the time left until the deadline as its grace; a level starts once the one
+   * before has exited or released it (ProgramSpec.stopTrigger). A second call kills everything.
    */
   stop(options: { deadlineMs: number }): Promise<void> {
     if (this.#stopping) {
@@ -107,10 +108,15 @@ export class Supervisor extends EventEmitter {
   async #stopInOrder(deadline: number): Promise<void> {
     const programs = [...this.#programs.values()];
     for (const program of programs) program.holdRestarts();
+    const stops: Promise<unknown>[] = [];
     for (const level of this.#stopLevels()) {
       this.#logger.info({ programs: level.map((p) => p.name) }, 'stopping');
-      await Promise.all(level.map((p) => p.stop({ graceMs: Math.max(0, deadline - Date.now()) })));
+      stops.push(...level.map((p) => p.stop({ graceMs: Math.max(0, deadline - Date.now()) })));
+      // The next level (their dependencies) begins once each of these has exited, or released
+      // them while it finishes (an Envoy with its listeners closed still serving what it has).
+      await Promise.all(level.map((p) => p.whenReleased()));
     }
+    await Promise.all(stops);
   }
 
   /** Programs grouped by dependency depth, deepest (most dependent) first. */

@@ -50,9 +50,12 @@ export interface ProgramSpec {
   /**
    * Called instead of sending stopSignal (`consul leave`, Envoy drain + quit). Resolving
    * 'signal' asks for stopSignal afterwards (work to do first, then the signal); throwing
-   * sends it too. Either way the grace still bounds the stop.
+   * sends it too. Either way the grace still bounds the stop. Calling `release` says the
+   * program no longer needs its dependencies (an Envoy whose inbound listeners are closed):
+   * a supervisor stop may begin stopping them while this one finishes. Until then, or its
+   * exit, they wait.
    */
-  stopTrigger?: () => Promise<void | 'signal'>;
+  stopTrigger?: (release: () => void) => Promise<void | 'signal'>;
   /** Defaults: first retry within 100 ms, cap 30 s, reset after 10 s of running. */
   backoff?: { initialMs?: number; maxMs?: number; resetAfterMs?: number };
   /** Default: 5 restarts within 60 s, and the next failure is fatal. */

@@ -118,7 +118,9 @@ test('the four nodes of the original setup come up, heal a killed Envoy and stop
     'the sidecars were not restarted',
   );
 
-  // SIGTERM on cluster 1: each Envoy drains, then quits; services deregistered; the node leaves.
+  // SIGTERM on cluster 1: each Envoy drains (accepting for a moment, then with its inbound
+  // listeners closed), then quits; services deregistered; the node leaves, but only once no
+  // inbound listener accepts any more.
   const stopAt = Date.now();
   c1.child.kill('SIGTERM');
   assert.deepEqual(await waitExit(c1, (STOP_SECONDS + 5) * 1000), { code: 0, signal: null });
@@ -128,11 +130,23 @@ test('the four nodes of the original setup come up, heal a killed Envoy and stop
   );
   for (const proxy of ['users-1-sidecar-proxy', 'activities-1-sidecar-proxy']) {
     assert.deepEqual(
-      adminCalls.filter((e) => e.node === proxy).map((e) => String(e.path).split('?')[0]),
-      ['/drain_listeners', '/quitquitquit'],
-      `${proxy}: drain, then quit`,
+      adminCalls.filter((e) => e.node === proxy).map((e) => e.path),
+      ['/drain_listeners?inboundonly&graceful', '/drain_listeners?inboundonly', '/quitquitquit'],
+      `${proxy}: drain, close the inbound listeners, then quit`,
     );
   }
+  const listenersClosed = Math.max(
+    ...adminCalls
+      .filter((e) => e.path === '/drain_listeners?inboundonly')
+      .map((e) => e.t as number),
+  );
+  const consulStop = c1.logs.find(
+    (r) => r.program === 'consul' && r.msg === 'stopping (stop trigger)',
+  );
+  assert.ok(
+    Date.parse(String(consulStop?.time)) >= listenersClosed,
+    'deregister and leave began only after every inbound listener was closed',
+  );
   assert.deepEqual(
     c1Host.pids().filter((pid) => !isDemoApp(pid)),
     [],

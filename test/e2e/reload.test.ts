@@ -127,8 +127,8 @@ test('reload: add and remove a service with its sidecar, change a check and an e
       e.node === 'activities-1-sidecar-proxy',
   );
   assert.deepEqual(
-    calls.map((e) => String(e.path).split('?')[0]),
-    ['/drain_listeners', '/quitquitquit'],
+    calls.map((e) => e.path),
+    ['/drain_listeners?inboundonly&graceful', '/drain_listeners?inboundonly', '/quitquitquit'],
   );
   assert.deepEqual(await catalogServices(serverHost, clientHost.name), [
     'todos-1',

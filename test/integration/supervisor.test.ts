@@ -148,6 +148,37 @@ test('stop goes in reverse dependency order, one level in parallel', async (t) =
   for (const s of sup.snapshot()) assert.deepEqual([s.state, s.lastExit?.code], ['exited', 0]);
 });
 
+test('a program that releases its dependencies lets their stop begin while it finishes', async (t) => {
+  const { sup, add, first } = supervisor(t);
+  let consulTriggeredAt = NaN;
+  add({
+    name: 'consul',
+    ...slowToStop(0.1),
+    stopTrigger: async () => {
+      consulTriggeredAt = Date.now();
+      return 'signal';
+    },
+  });
+  // An Envoy with its listeners closed: it releases consul, then takes a while to exit.
+  add({
+    name: 'sidecar:releases',
+    ...slowToStop(1.5),
+    dependsOn: ['consul'],
+    stopTrigger: async (release) => {
+      release();
+      return 'signal';
+    },
+  });
+  add({ name: 'sidecar:holds', ...slowToStop(0.3), dependsOn: ['consul'] });
+  await sup.start();
+  await trapsSet(sup);
+  await sup.stop({ deadlineMs: 10_000 });
+  const [releases, holds] = ['sidecar:releases', 'sidecar:holds'].map((n) => first(n, 'exit'));
+  assert.ok(consulTriggeredAt >= holds!, 'consul waits for a program that did not release it');
+  assert.ok(consulTriggeredAt < releases!, "consul's stop began before the releasing one exited");
+  for (const s of sup.snapshot()) assert.deepEqual([s.state, s.lastExit?.code], ['exited', 0]);
+});
+
 test('everything is stopped inside one deadline, and a second stop kills at once', async (t) => {
   const deadline = supervisor(t);
   deadline.add({ name: 'base', ...ignoresTerm });
