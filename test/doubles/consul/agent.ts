@@ -230,6 +230,8 @@ class Agent {
   private readonly members = new Map<string, MemberRecord>();
   private server?: KnownServer;
   private joined = false;
+  /** Set where 1.10 starts its state syncer: a server known before syncs at once. */
+  private syncerStarted = false;
   private readonly httpServers: Server[] = [];
   private readonly tcpServers: TcpServer[] = [];
   private serfServer?: Server;
@@ -540,6 +542,10 @@ class Agent {
         });
       }
     }
+    // `-join`/start_join runs before the state syncer starts (command/agent: startupJoin, then
+    // StartSync): its first full sync finds the server at once. A failed one exits 1.
+    if (c.startJoin.length > 0 && !(await this.startJoin())) return null;
+    this.syncerStarted = true;
     this.log.info('agent', 'started state syncer');
     this.log.info('agent', 'Consul agent running!');
 
@@ -858,7 +864,10 @@ class Agent {
     return out.sort(() => Math.random() - 0.5);
   }
 
-  private async joinOne(addr: string): Promise<AgentMember | null> {
+  private async joinOne(
+    addr: string,
+    opts: { syncAtOnce: boolean } = { syncAtOnce: false },
+  ): Promise<AgentMember | null> {
     const target = addr.includes(':') ? addr : `${addr}:8301`;
     const res = await linkRequest(target, '/x/join', {
       member: this.selfMember(),
@@ -878,7 +887,7 @@ class Agent {
         const b2 = JSON.parse(r2.body) as { members: AgentMember[] };
         for (const m of b2.members) this.noteMember(m);
       }
-      this.setServer(s);
+      this.setServer(s, opts.syncAtOnce);
     }
     return body.server;
   }
@@ -905,7 +914,12 @@ class Agent {
     });
   }
 
-  private setServer(m: AgentMember): void {
+  /**
+   * A server added once the syncer runs triggers a full sync after a stagger (1.10 ae.go:
+   * random up to serverUpIntv, 3 s; here CONSUL_DOUBLE_SYNC_DELAY_MS); one known before it starts
+   * (start_join) is synced with at once.
+   */
+  private setServer(m: AgentMember, syncAtOnce = false): void {
     const fresh = !this.server || this.server.failed;
     this.server = { member: m, lastContact: Date.now(), failed: false };
     if (fresh) {
@@ -913,7 +927,7 @@ class Agent {
       this.startHeartbeat();
       this.nodeSynced = false;
       this.synced.clear();
-      this.scheduleSync(T.syncDelay);
+      this.scheduleSync(syncAtOnce ? 0 : T.syncDelay);
     }
   }
 
@@ -955,6 +969,41 @@ class Agent {
     this.later(T.heartbeat, () => void beat());
   }
 
+  /** agent.JoinLAN: how many joined, and serf's multierror text when none did. */
+  private async joinLan(addrs: string[]): Promise<{ n: number; error: string }> {
+    this.log.info('agent', '(LAN) joining', { lan_addresses: `[${addrs.join(' ')}]` });
+    const errors: string[] = [];
+    let n = 0;
+    for (const addr of addrs) {
+      try {
+        await this.joinOne(addr, { syncAtOnce: !this.syncerStarted });
+        n++;
+      } catch (err) {
+        const target = addr.includes(':') ? addr : `${addr}:8301`;
+        errors.push(
+          `Failed to join ${target}: ${(err as Error).message.replace(/^Failed to join [^:]+:\d+: /, '')}`,
+        );
+      }
+    }
+    if (n > 0) this.log.info('agent', '(LAN) joined', { number_of_nodes: n });
+    const count = errors.length === 1 ? '1 error occurred:' : `${errors.length} errors occurred:`;
+    return { n, error: `${count}\n${errors.map((e) => `\t* ${e}`).join('\n')}\n\n` };
+  }
+
+  /** The command's startupJoin (recording 13): all addresses failing ends the agent with code 1. */
+  private async startJoin(): Promise<boolean> {
+    this.log.info('agent', 'Joining cluster');
+    const { n, error } = await this.joinLan(this.cfg.startJoin);
+    if (n === 0) {
+      this.log.error('agent', error);
+      await this.shutdown(1);
+      return false;
+    }
+    this.log.info('agent', 'Join completed. Initial agents synced with', { agent_count: n });
+    this.joined = true;
+    return true;
+  }
+
   private async retryJoin(): Promise<void> {
     const c = this.cfg;
     this.log.info('agent', 'Retry join is supported for the following discovery methods', {
@@ -967,22 +1016,8 @@ class Agent {
     const interval = envMs('CONSUL_DOUBLE_RETRY_INTERVAL_MS', c.retryIntervalMs, c.retryIntervalMs);
     while (!this.stopping) {
       attempt++;
-      this.log.info('agent', '(LAN) joining', { lan_addresses: `[${c.retryJoin.join(' ')}]` });
-      const errors: string[] = [];
-      let n = 0;
-      for (const addr of c.retryJoin) {
-        try {
-          await this.joinOne(addr);
-          n++;
-        } catch (err) {
-          const target = addr.includes(':') ? addr : `${addr}:8301`;
-          errors.push(
-            `Failed to join ${target}: ${(err as Error).message.replace(/^Failed to join [^:]+:\d+: /, '')}`,
-          );
-        }
-      }
+      const { n, error } = await this.joinLan(c.retryJoin);
       if (n > 0) {
-        this.log.info('agent', '(LAN) joined', { number_of_nodes: n });
         this.log.info('agent', 'Join cluster completed. Synced with initial agents', {
           cluster: 'LAN',
           num_agents: n,
@@ -990,10 +1025,7 @@ class Agent {
         this.joined = true;
         return;
       }
-      this.log.warn('agent', "(LAN) couldn't join", {
-        number_of_nodes: 0,
-        error: `${errors.length === 1 ? '1 error occurred:' : `${errors.length} errors occurred:`}\n${errors.map((e) => `\t* ${e}`).join('\n')}\n\n`,
-      });
+      this.log.warn('agent', "(LAN) couldn't join", { number_of_nodes: 0, error });
       if (c.retryMax > 0 && attempt >= c.retryMax) {
         this.log.error('agent', 'Retry join failed', { cluster: 'LAN' });
         void this.shutdown(1);
