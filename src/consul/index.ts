@@ -6,3 +6,5 @@ export { READINESS_STAGES, StageMemory } from './readiness.ts';
 export type { ReadinessStage, ReadinessTarget } from './readiness.ts';
 export { applyConfigEntry, entryMatches } from './config-entries.ts';
 export type { ConfigEntryBody, ConfigEntryOutcome } from './config-entries.ts';
+export { answeringJoinEntries, parseJoinEntry, serfLanPort } from './join.ts';
+export type { JoinTarget } from './join.ts';

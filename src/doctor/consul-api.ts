@@ -5,7 +5,7 @@ import { isIP } from 'node:net';
 import { ConsulError } from '../consul/client.ts';
 import { apiToken, type NodeSpec } from '../spec/index.ts';
 import type { CheckResult } from './check.ts';
-import { parseJoinEntry, serfLanPort } from './join.ts';
+import { parseJoinEntry, serfLanPort } from '../consul/index.ts';
 import { httpRequest, resolveHost, type HttpAnswer } from './probe.ts';
 import type { Detail } from './report.ts';
 

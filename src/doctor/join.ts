@@ -2,40 +2,9 @@
 // entry names a port). Serf also needs UDP both ways, which cannot be probed without a serf
 // handshake: the docs say so, the check does not claim it.
 import { isIP } from 'node:net';
-import type { NodeSpec } from '../spec/index.ts';
+import { parseJoinEntry } from '../consul/index.ts';
 import type { CheckResult } from './check.ts';
-import { resolveHost, tcpConnect } from './probe.ts';
-
-export interface JoinTarget {
-  entry: string;
-  host: string;
-  port: number;
-}
-
-/** The serf LAN port this agent uses, which is also the default port of a join address. */
-export function serfLanPort(spec: NodeSpec): number {
-  const ports = spec.consul.extraConfig.ports;
-  const value =
-    typeof ports === 'object' && ports !== null
-      ? (ports as Record<string, unknown>).serf_lan
-      : undefined;
-  return typeof value === 'number' && value > 0 ? value : 8301;
-}
-
-/** `10.0.0.2`, `10.0.0.2:8301`, `[fd00::2]:8301`, `consul-server`; null for cloud auto-join. */
-export function parseJoinEntry(entry: string, defaultPort: number): JoinTarget | null {
-  if (/(^|\s)provider=/.test(entry)) return null;
-  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
-  if (bracketed) {
-    return { entry, host: bracketed[1] ?? '', port: Number(bracketed[2] ?? defaultPort) };
-  }
-  if (isIP(entry) === 6) return { entry, host: entry, port: defaultPort };
-  const colon = entry.lastIndexOf(':');
-  if (colon > 0 && /^\d+$/.test(entry.slice(colon + 1))) {
-    return { entry, host: entry.slice(0, colon), port: Number(entry.slice(colon + 1)) };
-  }
-  return { entry, host: entry, port: defaultPort };
-}
+import { NETWORK_TIMEOUT_MS, resolveHost, tcpConnect } from './probe.ts';
 
 export async function checkJoinEntry(
   entry: string,
@@ -64,7 +33,7 @@ export async function checkJoinEntry(
     // A server may list every server, itself included; its own agent is not up before a start.
     return { status: 'ok', found: `${ip}${via} is this machine: nothing to reach` };
   }
-  const tcp = await tcpConnect(ip, target.port);
+  const tcp = await tcpConnect(ip, target.port, NETWORK_TIMEOUT_MS);
   if (tcp.ok) {
     return {
       status: 'ok',

@@ -4,7 +4,10 @@
 import { createSocket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { request as httpRequestRaw } from 'node:http';
-import { connect, createServer, isIP } from 'node:net';
+import { createServer, isIP } from 'node:net';
+import { tcpConnect, type ConnectResult } from '../net/index.ts';
+
+export { tcpConnect, type ConnectResult };
 
 /** TCP connect and HTTP request deadline. */
 export const NETWORK_TIMEOUT_MS = 1500;
@@ -48,47 +51,6 @@ function bindFailure(err: NodeJS.ErrnoException): BindResult {
       'permission denied (a port below 1024 needs root or net.ipv4.ip_unprivileged_port_start)',
   };
   return { free: false, code, reason: reasons[code] ?? err.message };
-}
-
-export type ConnectResult =
-  { ok: true; ms: number } | { ok: false; ms: number; code: string; reason: string };
-
-/** Whether host:port accepts a TCP connection within the deadline (the connection is closed). */
-export function tcpConnect(
-  host: string,
-  port: number,
-  timeoutMs = NETWORK_TIMEOUT_MS,
-): Promise<ConnectResult> {
-  const started = performance.now();
-  const elapsed = () => Math.round(performance.now() - started);
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      resolve({
-        ok: false,
-        ms: elapsed(),
-        code: 'ETIMEDOUT',
-        reason: `no answer within ${timeoutMs / 1000} s (dropped by a firewall or security group, or nothing there)`,
-      });
-    }, timeoutMs);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve({ ok: true, ms: elapsed() });
-    });
-    socket.once('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      socket.destroy();
-      const code = err.code ?? 'ERROR';
-      const reasons: Record<string, string> = {
-        ECONNREFUSED: 'connection refused (nothing listens there)',
-        EHOSTUNREACH: 'no route to the host',
-        ENETUNREACH: 'the network is unreachable from here',
-      };
-      resolve({ ok: false, ms: elapsed(), code, reason: reasons[code] ?? err.message });
-    });
-  });
 }
 
 export interface HttpAnswer {

@@ -1,6 +1,5 @@
 // Envoy's admin API, the calls a node needs (contract §6): readiness, and the graceful drain
 // of a stop. Mutations are POST: Envoy answers a GET on them with 400 and does nothing.
-import { connect } from 'node:net';
 
 export class EnvoyAdmin {
   constructor(
@@ -54,18 +53,4 @@ export class EnvoyAdmin {
       throw new Error(`envoy admin ${this.address}: ${res.status} ${body.trim()}`);
     }
   }
-}
-
-/** True when something accepts a TCP connection at host:port (the built-in proxy's listener). */
-export function acceptsTcp(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port, timeout: timeoutMs });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.once('connect', () => done(true));
-    socket.once('timeout', () => done(false));
-    socket.once('error', () => done(false));
-  });
 }

@@ -83,6 +83,7 @@ export class Program extends EventEmitter {
   #restartsHeld = false;
   #restartTimer: NodeJS.Timeout | null = null;
   #stopping: StopInProgress | null = null;
+  #spawnedOnce = false;
 
   constructor(spec: ProgramSpec, options: { logger: Logger }) {
     super();
@@ -232,9 +233,11 @@ export class Program extends EventEmitter {
     const { spec } = this;
     this.#ready = false;
     this.#setState('starting');
+    const args = (!this.#spawnedOnce && spec.firstRunArgs) || spec.args;
+    this.#spawnedOnce = true;
     let subprocess: ChildProcess;
     try {
-      subprocess = execa(spec.command, spec.args, {
+      subprocess = execa(spec.command, args, {
         cwd: spec.cwd,
         env: spec.env,
         extendEnv: true,
@@ -297,7 +300,7 @@ export class Program extends EventEmitter {
     });
     // After a successful spawn, 'error' only reports a failed kill(); we do not use kill().
     subprocess.on('error', (err) => this.#logger.warn({ err: err.message }, 'child process error'));
-    this.#logger.info({ childPid: pid, command: spec.command, args: spec.args }, 'spawned');
+    this.#logger.info({ childPid: pid, command: spec.command, args }, 'spawned');
   }
 
   #onRunning(child: Child): void {

@@ -27,6 +27,8 @@ export interface ProgramSpec {
   name: string;
   command: string;
   args: string[];
+  /** The first spawn's argv, when it differs (consul's `-join` of servers that answered). */
+  firstRunArgs?: string[];
   /** Merged over process.env; an undefined value removes the variable. */
   env?: Record<string, string | undefined>;
   cwd?: string;

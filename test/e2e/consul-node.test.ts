@@ -40,6 +40,9 @@ test('a client started before its server waits for it, survives kill -9 of its a
 
   const serverReady = await server.waitReady(90_000);
   const clientReady = await client.waitReady(90_000);
+  // Nothing answered when its agent started: no `-join`, retry_join found the server.
+  const firstSpawn = client.logs.find((l) => l.program === 'consul' && l.msg === 'spawned');
+  assert.equal((firstSpawn?.args as string[]).includes('-join'), false);
   assert.deepEqual(
     clientReady.stages.map((s) => [s.name, s.state]),
     [
@@ -77,4 +80,43 @@ test('a client started before its server waits for it, survives kill -9 of its a
   assert.deepEqual(await waitExit(server, (STOP_SECONDS + 5) * 1000), { code: 0, signal: null });
   assert.ok(Date.now() - started < (STOP_SECONDS + 2) * 1000);
   assert.deepEqual(serverHost.pids(), []);
+});
+
+test('a client whose server answers joins it before its agent syncs: READY without the anti-entropy stagger', async (t) => {
+  const bed = await testbed(t, 3);
+  const [serverHost, clientHost, silentHost] = bed.hosts as [TestHost, TestHost, TestHost];
+  const timeouts = { readySeconds: 90, stopSeconds: STOP_SECONDS, drainSeconds: 1 };
+  const server = bed.start(serverHost, {
+    datacenter: 'our_dc',
+    role: 'server',
+    consul: { server: { bootstrapExpect: 1 } },
+    timeouts,
+  });
+  await server.waitReady(90_000);
+
+  // The double's server-up stagger is set far past the wait: only an agent that joined before
+  // it started syncing (recording 13) reaches node-synced in time. Nothing listens on
+  // silentHost: it stays retry_join's.
+  const client = bed.start(
+    clientHost,
+    {
+      datacenter: 'our_dc',
+      role: 'client',
+      consul: { retryJoin: [silentHost.ip, serverHost.ip] },
+      services: [{ name: 'web', port: 8080 }],
+      timeouts,
+    },
+    { CONSUL_DOUBLE_SYNC_DELAY_MS: '600000' },
+  );
+  const ready = await client.waitReady(60_000);
+  assert.equal(ready.ready, true);
+  const spawned = client.logs.find((l) => l.program === 'consul' && l.msg === 'spawned');
+  const args = spawned?.args as string[];
+  assert.deepEqual(args.slice(-2), ['-join', serverHost.ip], 'only the server that answered');
+  assert.equal(args.filter((a) => a === '-join').length, 1);
+
+  for (const node of [client, server]) node.child.kill('SIGTERM');
+  for (const node of [client, server]) {
+    assert.deepEqual(await waitExit(node, (STOP_SECONDS + 5) * 1000), { code: 0, signal: null });
+  }
 });

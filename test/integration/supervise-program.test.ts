@@ -80,6 +80,26 @@ test('a crashing program restarts with backoff, then a crash loop is fatal with 
   await assert.rejects(p.whenReady(), /test failed: crash loop/);
 });
 
+test("firstRunArgs are the first spawn's argv only; a restart runs args", async (t) => {
+  const { program: p, records } = program(t, {
+    command: 'sh',
+    args: ['-c', 'echo "run: plain"; exit 1', 'sh'],
+    firstRunArgs: ['-c', 'echo "run: first"; exit 1', 'sh'],
+    backoff: { initialMs: 10 },
+    crashLoop: { maxRestarts: 1, windowMs: 30_000 },
+  });
+  p.start();
+  await waitFor(() => p.state === 'fatal', 'the crash loop to end it');
+  assert.deepEqual(
+    records.filter((r) => String(r.msg).startsWith('run: ')).map((r) => r.msg),
+    ['run: first', 'run: plain'],
+  );
+  assert.deepEqual(
+    of(records, 'spawned').map((r) => (r.args as string[])[1]),
+    ['echo "run: first"; exit 1', 'echo "run: plain"; exit 1'],
+  );
+});
+
 test('restart policies: on-failure stops at exit 0, always restarts it, never restarts nothing', async (t) => {
   const onFailure = program(t, { command: 'sh', args: ['-c', 'exit 0'], restart: 'on-failure' });
   const always = program(t, {

@@ -24,7 +24,8 @@ import {
   checkTlsFiles,
   writableDir,
 } from '../../src/doctor/files.ts';
-import { checkJoinEntry, parseJoinEntry } from '../../src/doctor/join.ts';
+import { parseJoinEntry } from '../../src/consul/join.ts';
+import { checkJoinEntry } from '../../src/doctor/join.ts';
 import { checkPortGroup, portGroups } from '../../src/doctor/ports.ts';
 import type { InterfaceReader } from '../../src/net/index.ts';
 import { parseSpec, type NodeSpec } from '../../src/spec/index.ts';

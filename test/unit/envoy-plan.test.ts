@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { EnvoyAdmin, acceptsTcp, planProxies, type ProxyPlanInput } from '../../src/envoy/index.ts';
+import { EnvoyAdmin, planProxies, type ProxyPlanInput } from '../../src/envoy/index.ts';
+import { acceptsTcp } from '../../src/net/index.ts';
 
 const cluster1: ProxyPlanInput = {
   address: '10.0.1.11',
