@@ -65,8 +65,9 @@ type Metric =
   | '3-sidecar exec->READY'
   | 'SIGTERM -> exit (3 sidecars)'
   | '  SIGTERM -> first drain POST'
-  | '  first drain -> last quit POST'
-  | '  last quit -> exit';
+  | '  first drain -> last inbound close'
+  | '  last inbound close -> exit'
+  | '  SIGTERM -> last quit POST';
 
 const samples = new Map<Metric, number[]>();
 const stageSamples = new Map<string, Map<string, number[]>>();
@@ -282,16 +283,22 @@ async function oneRun(bed: Testbed): Promise<void> {
   const posts = readEvents(events).filter(
     (e) => e.event === 'admin' && e.method === 'POST' && e.t >= tTermWall,
   );
-  const drains = posts.filter((e) => e.path?.startsWith('/drain_listeners'));
+  const drains = posts.filter((e) => e.path === '/drain_listeners?inboundonly&graceful');
+  const closes = posts.filter((e) => e.path === '/drain_listeners?inboundonly');
   const quits = posts.filter((e) => e.path?.startsWith('/quitquitquit'));
-  if (drains.length === 3 && quits.length === 3) {
+  if (drains.length === 3 && closes.length === 3 && quits.length === 3) {
     const firstDrain = Math.min(...drains.map((e) => e.t));
-    const lastQuit = Math.max(...quits.map((e) => e.t));
+    const lastClose = Math.max(...closes.map((e) => e.t));
     record('  SIGTERM -> first drain POST', firstDrain - tTermWall);
-    record('  first drain -> last quit POST', lastQuit - firstDrain);
-    record('  last quit -> exit', tExitWall - lastQuit);
+    // The propagation window: listeners still accept.
+    record('  first drain -> last inbound close', lastClose - firstDrain);
+    // Deregister + leave, overlapping the rest of the drain.
+    record('  last inbound close -> exit', tExitWall - lastClose);
+    record('  SIGTERM -> last quit POST', Math.max(...quits.map((e) => e.t)) - tTermWall);
   } else {
-    console.error(`  (stop breakdown skipped: ${drains.length} drains, ${quits.length} quits)`);
+    console.error(
+      `  (stop breakdown skipped: ${drains.length} drains, ${closes.length} closes, ${quits.length} quits)`,
+    );
   }
 }
 

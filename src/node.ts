@@ -274,6 +274,7 @@ class NodeLife {
         pollUntil(stage.name, () => stage.check(client, target, memory), {
           deadline,
           signal,
+          maxDelayMs: stage.maxPollDelayMs,
           hint: stage.hint(target),
           onRetry: (message) => this.board.stageWaiting(stage.name, message),
         }),

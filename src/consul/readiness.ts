@@ -36,7 +36,15 @@ export interface ReadinessStage {
   /** What a person should look at when the stage never completes. */
   hint: (target: ReadinessTarget) => string;
   check: (client: ConsulClient, target: ReadinessTarget, memory: StageMemory) => Promise<void>;
+  /**
+   * The poll's backoff ceiling when the check asks only the local agent: no server load to
+   * spread, and a 1 s ceiling would see an agent that answers after ~0.1 s hundreds of ms late.
+   */
+  maxPollDelayMs?: number;
 }
+
+/** Backoff ceiling of the stages only the local agent answers. */
+const LOCAL_POLL_CEILING_MS = 50;
 
 /**
  * How long a 403 may last once the agent knows a leader before it counts as a real denial: a
@@ -51,6 +59,7 @@ const SERVICE_TOKEN =
 export const READINESS_STAGES: readonly ReadinessStage[] = [
   {
     name: 'http-up',
+    maxPollDelayMs: LOCAL_POLL_CEILING_MS,
     hint: (target) =>
       target.autoEncrypt
         ? "auto-encrypt: the agent opens its HTTP API only after a server with a leader signed its certificate, so check consul.retryJoin (gossip 8301, server RPC 8300), consul.tls.caFile and the consul program's log"
@@ -91,6 +100,7 @@ export const READINESS_STAGES: readonly ReadinessStage[] = [
   },
   {
     name: 'services-registered',
+    maxPollDelayMs: LOCAL_POLL_CEILING_MS,
     hint: () =>
       `the agent log for service definition errors in the rendered config; with ACLs, ${API_TOKEN} needs service:read on them (the list is filtered, not denied)`,
     check: async (client, target) => {

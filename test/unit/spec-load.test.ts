@@ -44,7 +44,12 @@ test('a minimal spec gets every default', async () => {
   assert.equal(spec.consul.server, undefined);
   assert.deepEqual(spec.proxy, { mode: 'envoy', envoyBinary: 'envoy', adminPortBase: 19000 });
   assert.deepEqual(spec.status, { listen: '127.0.0.1:9555' });
-  assert.deepEqual(spec.timeouts, { readySeconds: 120, stopSeconds: 25, drainSeconds: 5 });
+  assert.deepEqual(spec.timeouts, {
+    readySeconds: 120,
+    stopSeconds: 25,
+    drainSeconds: 5,
+    propagationSeconds: 0.25,
+  });
   assert.deepEqual([spec.services, spec.gateways, spec.configEntries], [[], [], []]);
 });
 
