@@ -46,6 +46,8 @@ const POLL_MS = 20;
 const READY_TIMEOUT_MS = 120_000;
 const RESTART_TIMEOUT_MS = 60_000;
 const DRAIN_SECONDS = 2;
+/** READY -> SIGTERM of the 3-sidecar node: past the 3 s after its join (see the stop step). */
+const SETTLE_BEFORE_STOP_MS = 3500;
 /** The whole benchmark's deadline per run; past it, everything is cleaned up and it exits 1. */
 const RUN_BUDGET_MS = 5 * 60_000;
 
@@ -272,6 +274,9 @@ async function oneRun(bed: Testbed): Promise<void> {
     ENVOY_DOUBLE_EVENTS: events,
   });
   record('3-sidecar exec->READY', c3.ms);
+  // The stop of a node that has been running: one whose agent joined a server less than 3 s ago
+  // first waits out that join's due anti-entropy sync (docs/architecture.md, "the stop").
+  await sleep(SETTLE_BEFORE_STOP_MS);
   const tTermMono = performance.now();
   const tTermWall = Date.now();
   c3.node.child.kill('SIGTERM');

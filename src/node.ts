@@ -52,6 +52,8 @@ import {
 const CONSUL_STAGES = READINESS_STAGES.map((s) => s.name);
 /** How often /status's view of the cluster (leader, members, degraded) is refreshed. */
 const VIEW_REFRESH_MS = 2000;
+/** The agent's stagger before the full sync a new server triggers (1.10 ae.go serverUpIntv). */
+const SERVER_UP_SYNC_STAGGER_MS = 3000;
 /** How long a join address may take to accept TCP before the agent starts without `-join`. */
 const JOIN_PROBE_TIMEOUT_MS = 500;
 /** Maintenance mode gets at most this share of the stop budget (capped at 2 s). */
@@ -104,6 +106,10 @@ class NodeLife {
   private readonly aclRefusals = new Map<string, string>();
   /** True once the current bring-up reached READY: from then on a lost cluster is "degraded". */
   private broughtUp = false;
+  /** When the running agent last added a server ('adding server'): its next full sync is due. */
+  private serverAddedAt: number | null = null;
+  /** Alive LAN members, from the last cluster view. */
+  private lanMembers: number | null = null;
   constructor(
     private readonly initialSpec: NodeSpec,
     private readonly logger: Logger,
@@ -233,6 +239,7 @@ class NodeLife {
 
   /** Each (re)start of consul runs the bring-up again: its state may be new. */
   private onConsulSpawn(): void {
+    this.serverAddedAt = null;
     this.bringUp.abort(new Error('consul restarted'));
     this.bringUp = new AbortController();
     this.broughtUp = false;
@@ -415,11 +422,13 @@ class NodeLife {
       parseLine: (line, stream) => {
         const parsed = parseHclogLine(line, stream);
         this.noteAclRefusal(parsed);
+        if (parsed.msg === 'adding server') this.serverAddedAt = Date.now();
         return parsed;
       },
       stopTrigger: async () => {
         await this.deregisterServices();
         if (isServer) return 'signal';
+        await this.awaitDueFullSync();
         // A client leaves gracefully and then exits 0; the node shows "left", not "failed".
         await this.consulClient!.leave();
       },
@@ -536,11 +545,9 @@ class NodeLife {
     if (!client || this.settled) return;
     const [leader, members] = await Promise.allSettled([client.leader(), client.members()]);
     const leaderAddr = leader.status === 'fulfilled' && leader.value !== '' ? leader.value : null;
-    this.board.setConsulView({
-      leader: leaderAddr,
-      members:
-        members.status === 'fulfilled' ? members.value.filter((m) => m.Status === 1).length : null,
-    });
+    this.lanMembers =
+      members.status === 'fulfilled' ? members.value.filter((m) => m.Status === 1).length : null;
+    this.board.setConsulView({ leader: leaderAddr, members: this.lanMembers });
     if (!this.broughtUp || this.settled) return;
     const wasDegraded = this.board.isDegraded();
     if (leaderAddr !== null) {
@@ -555,6 +562,27 @@ class NodeLife {
     if (!wasDegraded)
       this.logger.warn({ reason }, 'degraded: the node lost its cluster; its proxies keep serving');
     this.board.setDegraded(reason);
+  }
+
+  /**
+   * A client agent that adds a server (its join, a rejoin after a restart) runs a full
+   * anti-entropy sync after a random stagger of up to 3 s, more in clusters over 128 nodes
+   * (1.10 agent/ae/ae.go). If that sync lands during the leave's 3 s propagation delay, it
+   * registers the node again after the leader removed it, and the catalog keeps an empty node
+   * until the leader's next reconcile (seen on the real agent when stopping within 3 s of a
+   * consul restart). So the leave waits out the stagger; a stop long after the join waits nothing.
+   */
+  private async awaitDueFullSync(): Promise<void> {
+    if (this.serverAddedAt === null) return;
+    const members = this.lanMembers ?? 1;
+    const scale = members <= 128 ? 1 : Math.ceil(Math.log2(members) - Math.log2(128)) + 1;
+    const wait = this.serverAddedAt + SERVER_UP_SYNC_STAGGER_MS * scale - Date.now();
+    if (wait <= 0) return;
+    this.logger.info(
+      { waitMs: Math.round(wait) },
+      "leave: waiting out the agent's due anti-entropy sync (it joined a server moments ago)",
+    );
+    await sleep(wait);
   }
 
   private async setMaintenance(): Promise<void> {

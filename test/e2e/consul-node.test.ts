@@ -3,7 +3,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestHost } from '../helpers/netns.ts';
-import { killProgramAndWaitReady, memberStatus, testbed, waitExit } from '../helpers/mesh-node.ts';
+import {
+  catalogServices,
+  killProgramAndWaitReady,
+  memberStatus,
+  testbed,
+  waitExit,
+} from '../helpers/mesh-node.ts';
 
 const STOP_SECONDS = 15;
 
@@ -119,4 +125,35 @@ test('a client whose server answers joins it before its agent syncs: READY witho
   for (const node of [client, server]) {
     assert.deepEqual(await waitExit(node, (STOP_SECONDS + 5) * 1000), { code: 0, signal: null });
   }
+});
+
+test('a client stopped moments after its agent rejoined leaves no empty node behind in the catalog', async (t) => {
+  const bed = await testbed(t, 2);
+  const [serverHost, clientHost] = bed.hosts as [TestHost, TestHost];
+  const timeouts = { readySeconds: 90, stopSeconds: STOP_SECONDS, drainSeconds: 1 };
+  const server = bed.start(serverHost, {
+    datacenter: 'our_dc',
+    role: 'server',
+    consul: { server: { bootstrapExpect: 1 } },
+    timeouts,
+  });
+  await server.waitReady(90_000);
+  const client = bed.start(clientHost, {
+    datacenter: 'our_dc',
+    role: 'client',
+    consul: { retryJoin: [serverHost.ip] },
+    services: [{ name: 'web', port: 8080 }],
+    timeouts,
+  });
+  await client.waitReady(60_000);
+  // The restarted agent's rejoin makes a full anti-entropy sync due within its stagger; run
+  // during the leave, that sync would register the node again after the leader removed it.
+  await killProgramAndWaitReady(client, 'consul', 60_000);
+  client.child.kill('SIGTERM');
+  assert.deepEqual(await waitExit(client, (STOP_SECONDS + 5) * 1000), { code: 0, signal: null });
+  assert.equal(await memberStatus(serverHost, clientHost.name), 3, 'the client left');
+  assert.equal(await catalogServices(serverHost, clientHost.name), null, 'no node in the catalog');
+
+  server.child.kill('SIGTERM');
+  assert.deepEqual(await waitExit(server, (STOP_SECONDS + 5) * 1000), { code: 0, signal: null });
 });

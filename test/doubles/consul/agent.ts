@@ -1082,8 +1082,10 @@ class Agent {
         checks: CheckState[];
         acl?: SyncItems;
       };
+      // Catalog.Register does not ask serf: a node that left and syncs once more is registered
+      // again, and stays until the leader's next reconcile (seen on the real 1.10 agent).
       const rec = this.members.get(body.node.Node);
-      if (!rec || rec.member.Status === 3) return text(500, 'node not a member');
+      if (!rec) return text(500, 'node not a member');
       return json(this.applySync(body.node, body.services, body.checks, body.acl));
     }
     if (r.path === '/x/acl/resolve') {
@@ -1291,7 +1293,8 @@ class Agent {
   }
 
   private async sync(): Promise<void> {
-    if (this.stopping || this.leaving) return;
+    // A sync already due still runs during a leave's propagation delay, as 1.10's syncer does.
+    if (this.stopping) return;
     const services = this.localServicesForSync();
     const checks = [...this.checks.values()].map((c) => c.state);
     const items = this.acl.enabled ? this.syncItems(services, checks) : undefined;
@@ -2117,7 +2120,6 @@ class Agent {
     this.leaving = (async () => {
       const c = this.cfg;
       this.log.info(this.module, c.server ? 'server starting leave' : 'client starting leave');
-      if (this.syncTimer) clearTimeout(this.syncTimer);
       const s = this.server;
       if (!c.server && s && !s.failed) {
         try {
