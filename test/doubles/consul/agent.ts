@@ -927,6 +927,7 @@ class Agent {
       this.startHeartbeat();
       this.nodeSynced = false;
       this.synced.clear();
+      if (!syncAtOnce) this.serverUpSyncDue = Date.now() + T.syncDelay;
       this.scheduleSync(syncAtOnce ? 0 : T.syncDelay);
     }
   }
@@ -1217,6 +1218,8 @@ class Agent {
   }
 
   private syncDue = 0;
+  /** When the full sync a server-up made due runs; 0 once it has. It outlives a leave's start. */
+  private serverUpSyncDue = 0;
 
   private localServicesForSync(): NodeService[] {
     const list = [...this.services.values()].map((s) => s.svc);
@@ -1293,8 +1296,8 @@ class Agent {
   }
 
   private async sync(): Promise<void> {
-    // A sync already due still runs during a leave's propagation delay, as 1.10's syncer does.
     if (this.stopping) return;
+    if (Date.now() >= this.serverUpSyncDue) this.serverUpSyncDue = 0;
     const services = this.localServicesForSync();
     const checks = [...this.checks.values()].map((c) => c.state);
     const items = this.acl.enabled ? this.syncItems(services, checks) : undefined;
@@ -2120,6 +2123,10 @@ class Agent {
     this.leaving = (async () => {
       const c = this.cfg;
       this.log.info(this.module, c.server ? 'server starting leave' : 'client starting leave');
+      // 1.10's syncer runs on during the leave's propagation delay: a full sync a server-up made
+      // due still lands (and registers the node again once the leader removed it). Local changes
+      // sync at once in 1.10, so none is left pending here.
+      if (this.syncTimer && this.serverUpSyncDue === 0) clearTimeout(this.syncTimer);
       const s = this.server;
       if (!c.server && s && !s.failed) {
         try {
