@@ -21,6 +21,14 @@ const SECRET_PATHS = [
   'env.CONSUL_GOSSIP_KEY',
 ];
 
+const CENSOR = '[redacted]';
+/** The paths pino redacts itself in plainDataLogger's records... */
+const EXACT_SECRET_PATHS = SECRET_PATHS.filter((path) => !path.startsWith('*.'));
+/** ...and the keys that censorNested censors in each top-level object of them (`*.token`). */
+const NESTED_SECRET_KEYS = SECRET_PATHS.filter((path) => path.startsWith('*.')).map((path) =>
+  path.slice(2),
+);
+
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 /** Bytes of log records waiting for stdout beyond which new records are dropped. */
@@ -60,14 +68,54 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     {
       level,
       base: { pid: process.pid },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      redact: { paths: SECRET_PATHS, censor: '[redacted]' },
+      timestamp: isoTime,
+      redact: { paths: SECRET_PATHS, censor: CENSOR },
       formatters: { level: (label) => ({ level: label }) },
     },
     destination,
   );
   if (level !== requested) logger.warn({ LOG_LEVEL: requested }, 'unknown LOG_LEVEL, using info');
   return logger;
+}
+
+let isoTimeMs = -1;
+let isoTimeField = '';
+/** pino's isoTime, formatted once per millisecond: a burst logs dozens of records in each. */
+function isoTime(): string {
+  const now = Date.now();
+  if (now !== isoTimeMs) {
+    isoTimeMs = now;
+    isoTimeField = `,"time":"${new Date(now).toISOString()}"`;
+  }
+  return isoTimeField;
+}
+
+/**
+ * A child of logger for records of plain data (JSON values: a child's output lines as fields), to
+ * be passed through censorNested first. pino runs its wildcard redaction (`*.token`) on every
+ * value of every record, ~0.5 µs each, which is most of what relaying a line costs; this logger
+ * redacts only the other paths, and censorNested does the wildcard ones in a few ns.
+ */
+export function plainDataLogger(logger: Logger): Logger {
+  return logger.child({}, { redact: { paths: EXACT_SECRET_PATHS, censor: CENSOR } });
+}
+
+/**
+ * The record with `*.token`, `*.tokens` and `*.encrypt` censored as pino's redaction does: in
+ * each top-level object (not array) that has such a key of its own. Copies what it changes.
+ */
+export function censorNested(record: Record<string, unknown>): Record<string, unknown> {
+  let censored = record;
+  for (const key of Object.keys(record)) {
+    const value = record[key];
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) continue;
+    for (const secret of NESTED_SECRET_KEYS) {
+      if (!Object.hasOwn(value, secret)) continue;
+      if (censored === record) censored = { ...record };
+      censored[key] = { ...(censored[key] as object), [secret]: CENSOR };
+    }
+  }
+  return censored;
 }
 
 /**

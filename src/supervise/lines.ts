@@ -21,10 +21,15 @@ export class LineSplitter {
     while (start < chunk.length) {
       const newline = chunk.indexOf(0x0a, start);
       const end = newline < 0 ? chunk.length : newline;
-      if (!this.skipping) this.append(chunk.subarray(start, end));
-      if (newline < 0) return;
-      if (this.skipping) this.skipping = false;
-      else this.emit(false);
+      if (newline >= 0 && this.size === 0 && !this.skipping && end - start <= this.maxBytes) {
+        // The common case, a whole line inside the chunk: decoded in place, nothing copied.
+        this.deliver(chunk.toString('utf8', start, end), false);
+      } else {
+        if (!this.skipping) this.append(chunk.subarray(start, end));
+        if (newline < 0) return;
+        if (this.skipping) this.skipping = false;
+        else this.emit(false);
+      }
       start = newline + 1;
     }
   }
@@ -50,10 +55,13 @@ export class LineSplitter {
   }
 
   private emit(truncated: boolean): void {
-    let line = Buffer.concat(this.parts, this.size).toString('utf8');
+    const line = Buffer.concat(this.parts, this.size).toString('utf8');
     this.parts = [];
     this.size = 0;
-    if (line.endsWith('\r')) line = line.slice(0, -1);
-    this.onLine(line, truncated);
+    this.deliver(line, truncated);
+  }
+
+  private deliver(line: string, truncated: boolean): void {
+    this.onLine(line.endsWith('\r') ? line.slice(0, -1) : line, truncated);
   }
 }

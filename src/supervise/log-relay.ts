@@ -2,7 +2,7 @@
 // lines become msg, a program's parseLine hook may do better. The relay never pauses the child's
 // pipes; the logger's bounded destination drops (and we count) what stdout cannot take.
 import type { Readable } from 'node:stream';
-import { droppedLogRecords, type Logger } from '../log.ts';
+import { censorNested, droppedLogRecords, type Logger } from '../log.ts';
 import { LineSplitter } from './lines.ts';
 import type { LogLevel, OutputStream, ParsedLine, ProgramSpec } from './types.ts';
 
@@ -82,7 +82,7 @@ function safeFields(fields: Record<string, unknown>): Record<string, unknown> {
 }
 
 export interface RelayOptions {
-  /** The program's logger (`program` bound). */
+  /** The program's logger (`program` bound); plainDataLogger's is cheaper, and as safe. */
   logger: Logger;
   parseLine?: ProgramSpec['parseLine'];
   /** Called once per line the log destination dropped. */
@@ -122,10 +122,8 @@ function writeRecord(
   extra: { stream: OutputStream; truncated?: boolean; repeated?: number },
   { logger, onDrop }: RelayOptions,
 ): void {
-  const record: Record<string, unknown> = {
-    ...safeFields(parsed.fields ?? {}),
-    stream: extra.stream,
-  };
+  const record: Record<string, unknown> = parsed.fields ? safeFields(parsed.fields) : {};
+  record.stream = extra.stream;
   if (extra.truncated) record.truncated = true;
   if (extra.repeated) record.repeated = extra.repeated;
   const times = extra.repeated === 1 ? 'time' : 'times';
@@ -133,12 +131,20 @@ function writeRecord(
     ? `${parsed.msg} [repeated ${extra.repeated} more ${times}]`
     : parsed.msg;
   const before = droppedLogRecords(logger);
-  logger[parsed.level ?? 'info'](record, msg);
+  logger[parsed.level ?? 'info'](censorNested(record), msg);
   if (droppedLogRecords(logger) > before) onDrop();
 }
 
 /** How long a run of identical lines goes unreported at most before its count is logged. */
 export const REPEAT_REPORT_MS = 5000;
+
+/** A line of a run of identical ones: same level, message and fields. */
+interface Run {
+  parsed: ParsedLine;
+  /** JSON of its fields, made when a line with its level and message comes. */
+  fieldsKey?: string;
+  repeats: number;
+}
 
 /**
  * A relay for one output stream of one child. A run of identical lines (same level, message and
@@ -148,7 +154,7 @@ export const REPEAT_REPORT_MS = 5000;
  */
 export class StreamRelay {
   private readonly splitter: LineSplitter;
-  private run: { key: string; parsed: ParsedLine; repeats: number } | null = null;
+  private run: Run | null = null;
   private reportTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -178,14 +184,14 @@ export class StreamRelay {
   private onLine(line: string, truncated: boolean): void {
     const parsed = readLine(line, this.stream, this.options.parseLine);
     if (!parsed) return;
-    const key = JSON.stringify([parsed.level, parsed.msg, parsed.fields]);
-    if (!truncated && this.run?.key === key) {
-      this.run.repeats++;
+    const run = this.run;
+    if (!truncated && run && sameLine(run, parsed)) {
+      run.repeats++;
       this.reportTimer ??= setTimeout(() => this.reportRepeats(), REPEAT_REPORT_MS).unref();
       return;
     }
     this.reportRepeats();
-    this.run = truncated ? null : { key, parsed, repeats: 0 };
+    this.run = truncated ? null : { parsed, repeats: 0 };
     writeRecord(parsed, { stream: this.stream, truncated }, this.options);
   }
 
@@ -197,4 +203,11 @@ export class StreamRelay {
     writeRecord(this.run.parsed, { stream: this.stream, repeated: this.run.repeats }, this.options);
     this.run.repeats = 0;
   }
+}
+
+/** The fields are compared (as JSON) only when level and message are the same. */
+function sameLine(run: Run, parsed: ParsedLine): boolean {
+  if (parsed.msg !== run.parsed.msg || parsed.level !== run.parsed.level) return false;
+  run.fieldsKey ??= JSON.stringify(run.parsed.fields);
+  return JSON.stringify(parsed.fields) === run.fieldsKey;
 }

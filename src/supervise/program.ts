@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
-import type { Logger } from '../log.ts';
+import { plainDataLogger, type Logger } from '../log.ts';
 import { backoffDelay, RestartWindow } from './backoff.ts';
 import { killTree, signalGroup, snapshotTree } from './kill-tree.ts';
 import { parseOutputLine, StreamRelay } from './log-relay.ts';
@@ -66,6 +66,8 @@ interface StopInProgress {
 export class Program extends EventEmitter {
   readonly spec: ProgramSpec;
   readonly #logger: Logger;
+  /** For the child's output lines. */
+  readonly #relayLogger: Logger;
   #state: ProgramState = 'stopped';
   #child: Child | null = null;
   #ready = false;
@@ -86,6 +88,8 @@ export class Program extends EventEmitter {
     super();
     this.spec = spec;
     this.#logger = options.logger.child({ program: spec.name });
+    // The relay censors its records' nested secrets itself (censorNested): cheaper per line.
+    this.#relayLogger = plainDataLogger(this.#logger);
     this.#window = new RestartWindow(
       spec.crashLoop?.maxRestarts ?? DEFAULT_CRASH_LOOP.maxRestarts,
       spec.crashLoop?.windowMs ?? DEFAULT_CRASH_LOOP.windowMs,
@@ -250,7 +254,7 @@ export class Program extends EventEmitter {
       return;
     }
     const relayOptions = {
-      logger: this.#logger,
+      logger: this.#relayLogger,
       parseLine: (line: string, stream: OutputStream) => {
         const parsed = spec.parseLine ? spec.parseLine(line, stream) : parseOutputLine(line);
         // Consul logs its fatal errors on stdout at [ERROR]; other programs use stderr.

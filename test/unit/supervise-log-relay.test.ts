@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { spawnSync } from 'node:child_process';
-import { createLogger } from '../../src/log.ts';
+import { censorNested, createLogger, plainDataLogger } from '../../src/log.ts';
 import { LineSplitter } from '../../src/supervise/lines.ts';
 import { PassThrough } from 'node:stream';
 import { parseHclogLine } from '../../src/supervise/hclog.ts';
@@ -216,4 +216,29 @@ test('a run of identical lines is logged once, then as one count when another li
       ['warn', 'No servers available [repeated 1 more time]', 1],
     ],
   );
+});
+
+test('relayed records are redacted as any record: plainDataLogger with censorNested is pino redaction', () => {
+  const { logger, records } = captureLogger();
+  const relayLogger = plainDataLogger(logger);
+  const cases: Array<Record<string, unknown>> = [
+    { token: 's', tokens: ['a'], encrypt: 'k', stream: 'stdout' },
+    { a: { token: 's', x: 1 }, b: { tokens: { id: 1 } }, c: { encrypt: null, token: 't' } },
+    { a: { token: undefined, y: 2 } },
+    { a: { b: { token: 'two levels down: not a path' } }, c: [{ token: 'in an array: neither' }] },
+    { a: 'token', b: null, c: 3, d: { tokenish: 1 } },
+    { env: { CONSUL_HTTP_TOKEN: 't', CONSUL_GOSSIP_KEY: 'k', PATH: '/bin' } },
+    { env: { token: 'env is an object too' }, module: 'agent' },
+  ];
+  for (const fields of cases) {
+    logger.info(fields, 'm');
+    const before = JSON.stringify(fields);
+    relayLogger.info(censorNested(fields), 'm');
+    assert.equal(JSON.stringify(fields), before, 'the record passed in is not changed');
+  }
+  const withoutTime = records.map(({ time: _time, ...rest }) => rest);
+  for (let i = 0; i < cases.length; i++) {
+    assert.deepEqual(withoutTime[2 * i + 1], withoutTime[2 * i], JSON.stringify(cases[i]));
+  }
+  assert.equal((withoutTime[3]!.a as Record<string, unknown>).token, '[redacted]');
 });
