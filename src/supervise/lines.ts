@@ -1,5 +1,6 @@
 // Splits a child's byte stream into lines with bounded memory: a line longer than maxBytes is
-// emitted truncated as soon as it reaches the bound, and the rest of it is skipped.
+// emitted truncated as soon as it reaches the bound, and the rest of it is skipped. The reader
+// may stop after any line (its log destination is full) and push the rest of the chunk later.
 
 export const MAX_LINE_BYTES = 16 * 1024;
 
@@ -16,7 +17,11 @@ export class LineSplitter {
     private readonly maxBytes = MAX_LINE_BYTES,
   ) {}
 
-  push(chunk: Buffer): void {
+  /**
+   * Emits the chunk's lines. `more` is asked after each newline: when it says no, push stops
+   * there. Returns how many bytes of the chunk it took (all of them unless `more` stopped it).
+   */
+  push(chunk: Buffer, more?: () => boolean): number {
     let start = 0;
     while (start < chunk.length) {
       const newline = chunk.indexOf(0x0a, start);
@@ -26,12 +31,14 @@ export class LineSplitter {
         this.deliver(chunk.toString('utf8', start, end), false);
       } else {
         if (!this.skipping) this.append(chunk.subarray(start, end));
-        if (newline < 0) return;
+        if (newline < 0) return chunk.length;
         if (this.skipping) this.skipping = false;
         else this.emit(false);
       }
       start = newline + 1;
+      if (more && !more()) return start;
     }
+    return chunk.length;
   }
 
   /** Emits a last line that has no newline (the stream ended, or its writer exited). */

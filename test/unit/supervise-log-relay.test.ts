@@ -7,6 +7,7 @@ import { LineSplitter } from '../../src/supervise/lines.ts';
 import { PassThrough } from 'node:stream';
 import { parseHclogLine } from '../../src/supervise/hclog.ts';
 import {
+  PARTIAL_LINE_WAIT_MS,
   parseOutputLine,
   relayLine,
   StreamRelay,
@@ -216,6 +217,42 @@ test('a run of identical lines is logged once, then as one count when another li
       ['warn', 'No servers available [repeated 1 more time]', 1],
     ],
   );
+});
+
+test('while the log flow is paused the relay leaves the rest in the pipe, and reads on in order when it opens', async () => {
+  const { logger, records } = captureLogger();
+  const waiting: Array<() => void> = [];
+  const flow = { paused: false, whenOpen: (resume: () => void) => waiting.push(resume) };
+  const input = new PassThrough();
+  let lines = 0;
+  const relay = new StreamRelay(input, 'stdout', {
+    logger,
+    // The third line fills stdout's buffer.
+    parseLine: (line) => {
+      if (++lines === 3) flow.paused = true;
+      return { msg: line };
+    },
+    onDrop: () => {},
+    flow,
+  });
+  const msgs = () => records.map((r) => r.msg);
+  input.write('l1\nl2\nl3\nl4\nl5\npart');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(msgs(), ['l1', 'l2', 'l3']);
+  assert.equal(input.isPaused(), true);
+  assert.equal(waiting.length, 1);
+
+  // The child exits meanwhile: its partial last line is not flushed while the rest waits.
+  relay.childExited();
+  await new Promise((resolve) => setTimeout(resolve, PARTIAL_LINE_WAIT_MS * 2));
+  assert.deepEqual(msgs(), ['l1', 'l2', 'l3']);
+
+  input.write('ial\n');
+  flow.paused = false;
+  waiting.shift()!();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(msgs(), ['l1', 'l2', 'l3', 'l4', 'l5', 'partial']);
+  assert.equal(input.isPaused(), false);
 });
 
 test('relayed records are redacted as any record: plainDataLogger with censorNested is pino redaction', () => {
