@@ -1,5 +1,6 @@
 // Splits a child's byte stream into lines with bounded memory: a line longer than maxBytes is
-// emitted truncated as soon as it reaches the bound, and the rest of it is skipped.
+// emitted truncated as soon as it reaches the bound, and the rest of it is skipped. The reader
+// may stop after any line (its log destination is full) and push the rest of the chunk later.
 
 export const MAX_LINE_BYTES = 16 * 1024;
 
@@ -16,17 +17,28 @@ export class LineSplitter {
     private readonly maxBytes = MAX_LINE_BYTES,
   ) {}
 
-  push(chunk: Buffer): void {
+  /**
+   * Emits the chunk's lines. `more` is asked after each newline: when it says no, push stops
+   * there. Returns how many bytes of the chunk it took (all of them unless `more` stopped it).
+   */
+  push(chunk: Buffer, more?: () => boolean): number {
     let start = 0;
     while (start < chunk.length) {
       const newline = chunk.indexOf(0x0a, start);
       const end = newline < 0 ? chunk.length : newline;
-      if (!this.skipping) this.append(chunk.subarray(start, end));
-      if (newline < 0) return;
-      if (this.skipping) this.skipping = false;
-      else this.emit(false);
+      if (newline >= 0 && this.size === 0 && !this.skipping && end - start <= this.maxBytes) {
+        // The common case, a whole line inside the chunk: decoded in place, nothing copied.
+        this.deliver(chunk.toString('utf8', start, end), false);
+      } else {
+        if (!this.skipping) this.append(chunk.subarray(start, end));
+        if (newline < 0) return chunk.length;
+        if (this.skipping) this.skipping = false;
+        else this.emit(false);
+      }
       start = newline + 1;
+      if (more && !more()) return start;
     }
+    return chunk.length;
   }
 
   /** Emits a last line that has no newline (the stream ended, or its writer exited). */
@@ -50,10 +62,13 @@ export class LineSplitter {
   }
 
   private emit(truncated: boolean): void {
-    let line = Buffer.concat(this.parts, this.size).toString('utf8');
+    const line = Buffer.concat(this.parts, this.size).toString('utf8');
     this.parts = [];
     this.size = 0;
-    if (line.endsWith('\r')) line = line.slice(0, -1);
-    this.onLine(line, truncated);
+    this.deliver(line, truncated);
+  }
+
+  private deliver(line: string, truncated: boolean): void {
+    this.onLine(line.endsWith('\r') ? line.slice(0, -1) : line, truncated);
   }
 }

@@ -1,8 +1,11 @@
 // A child's output lines as pino records of its program: JSON object lines merge as fields, plain
-// lines become msg, a program's parseLine hook may do better. The relay never pauses the child's
-// pipes; the logger's bounded destination drops (and we count) what stdout cannot take.
+// lines become msg, a program's parseLine hook may do better. When the logger's stdout buffer
+// passes its high-water mark, the relay stops after the current line and pauses the child's pipe
+// until stdout has caught up (backpressure: the child blocks in write() meanwhile). A pause lasts
+// at most 1 s (src/log-output.ts): if stdout is stuck, the relay reads on and the buffer drops
+// (and we count) what stdout cannot take, so a stuck log collector never blocks a child for long.
 import type { Readable } from 'node:stream';
-import { droppedLogRecords, type Logger } from '../log.ts';
+import { censorNested, droppedLogRecords, type LogFlow, type Logger } from '../log.ts';
 import { LineSplitter } from './lines.ts';
 import type { LogLevel, OutputStream, ParsedLine, ProgramSpec } from './types.ts';
 
@@ -82,11 +85,13 @@ function safeFields(fields: Record<string, unknown>): Record<string, unknown> {
 }
 
 export interface RelayOptions {
-  /** The program's logger (`program` bound). */
+  /** The program's logger (`program` bound); plainDataLogger's is cheaper, and as safe. */
   logger: Logger;
   parseLine?: ProgramSpec['parseLine'];
   /** Called once per line the log destination dropped. */
   onDrop: () => void;
+  /** The logger's flow control: the relay stops reading while it is paused. None: never stops. */
+  flow?: LogFlow;
 }
 
 /** Logs one output line of a program. */
@@ -122,10 +127,8 @@ function writeRecord(
   extra: { stream: OutputStream; truncated?: boolean; repeated?: number },
   { logger, onDrop }: RelayOptions,
 ): void {
-  const record: Record<string, unknown> = {
-    ...safeFields(parsed.fields ?? {}),
-    stream: extra.stream,
-  };
+  const record: Record<string, unknown> = parsed.fields ? safeFields(parsed.fields) : {};
+  record.stream = extra.stream;
   if (extra.truncated) record.truncated = true;
   if (extra.repeated) record.repeated = extra.repeated;
   const times = extra.repeated === 1 ? 'time' : 'times';
@@ -133,12 +136,22 @@ function writeRecord(
     ? `${parsed.msg} [repeated ${extra.repeated} more ${times}]`
     : parsed.msg;
   const before = droppedLogRecords(logger);
-  logger[parsed.level ?? 'info'](record, msg);
+  logger[parsed.level ?? 'info'](censorNested(record), msg);
   if (droppedLogRecords(logger) > before) onDrop();
 }
 
 /** How long a run of identical lines goes unreported at most before its count is logged. */
 export const REPEAT_REPORT_MS = 5000;
+/** After the child exits, how long a partial last line waits for EOF before it is flushed. */
+export const PARTIAL_LINE_WAIT_MS = 100;
+
+/** A line of a run of identical ones: same level, message and fields. */
+interface Run {
+  parsed: ParsedLine;
+  /** JSON of its fields, made when a line with its level and message comes. */
+  fieldsKey?: string;
+  repeats: number;
+}
 
 /**
  * A relay for one output stream of one child. A run of identical lines (same level, message and
@@ -148,44 +161,105 @@ export const REPEAT_REPORT_MS = 5000;
  */
 export class StreamRelay {
   private readonly splitter: LineSplitter;
-  private run: { key: string; parsed: ParsedLine; repeats: number } | null = null;
+  private run: Run | null = null;
   private reportTimer: NodeJS.Timeout | null = null;
+  /** The rest of a chunk read before the flow paused: taken first when it opens again. */
+  private held: Buffer | null = null;
+  /** The child exited while the relay was paused: wait for EOF again once it reads on. */
+  private exitWhilePaused = false;
+  /** The pipe reached EOF (or failed). */
+  private ended = false;
+  private readonly more: (() => boolean) | undefined;
 
   constructor(
-    readable: Readable,
+    private readonly readable: Readable,
     private readonly stream: OutputStream,
     private readonly options: RelayOptions,
   ) {
     this.splitter = new LineSplitter((line, truncated) => this.onLine(line, truncated));
-    readable.on('data', (chunk: Buffer | string) =>
-      this.splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk),
-    );
-    readable.once('end', () => this.flush());
+    const { flow } = options;
+    this.more = flow && (() => !flow.paused);
+    readable.on('data', (chunk: Buffer | string) => {
+      const data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      // Paused, yet data: node resumes a child's pipes when it exits (flushStdio). Kept in
+      // order behind the rest, and paused again: at most a chunk more.
+      if (this.held) {
+        this.held = Buffer.concat([this.held, data]);
+        readable.pause();
+      } else this.read(data);
+    });
+    readable.once('end', () => this.end());
     // A read error ends the stream like EOF; the exit event still tells what happened.
-    readable.on('error', () => this.flush());
+    readable.on('error', () => this.end());
   }
 
   /**
-   * Emits a pending partial line and the count of a run of repeats. Called at EOF, and by the
-   * program shortly after the child exits: a grandchild may hold the pipe open, so EOF may never
-   * come.
+   * Emits what is held, a pending partial line, and the count of a run of repeats: at EOF, or
+   * shortly after the child exits (childExited).
    */
   flush(): void {
+    const held = this.held;
+    this.held = null;
+    if (held) this.splitter.push(held);
     this.splitter.flush();
     this.reportRepeats();
+  }
+
+  /**
+   * The child exited: its last line may lack a newline, and a grandchild may hold the pipe open,
+   * so EOF may never come. Flushes after PARTIAL_LINE_WAIT_MS of reading on (a paused relay first
+   * reads what waits in the pipe).
+   */
+  childExited(): void {
+    setTimeout(() => {
+      if (this.held) this.exitWhilePaused = true;
+      else this.flush();
+    }, PARTIAL_LINE_WAIT_MS).unref();
+  }
+
+  /** EOF or a read error: what is held still waits for the flow to open. */
+  private end(): void {
+    this.ended = true;
+    if (!this.held) this.flush();
+  }
+
+  private read(chunk: Buffer): void {
+    const taken = this.splitter.push(chunk, this.more);
+    if (taken === chunk.length && !this.options.flow?.paused) return;
+    // stdout is behind: leave the child's output in its pipe until it catches up.
+    this.held = chunk.subarray(taken);
+    this.readable.pause();
+    this.options.flow!.whenOpen(() => this.readOn());
+  }
+
+  private readOn(): void {
+    const held = this.held;
+    if (!held) return; // flushed meanwhile (EOF or a read error)
+    this.held = null;
+    this.read(held);
+    if (this.held) return;
+    if (this.ended) {
+      this.flush();
+      return;
+    }
+    this.readable.resume();
+    if (this.exitWhilePaused) {
+      this.exitWhilePaused = false;
+      this.childExited();
+    }
   }
 
   private onLine(line: string, truncated: boolean): void {
     const parsed = readLine(line, this.stream, this.options.parseLine);
     if (!parsed) return;
-    const key = JSON.stringify([parsed.level, parsed.msg, parsed.fields]);
-    if (!truncated && this.run?.key === key) {
-      this.run.repeats++;
+    const run = this.run;
+    if (!truncated && run && sameLine(run, parsed)) {
+      run.repeats++;
       this.reportTimer ??= setTimeout(() => this.reportRepeats(), REPEAT_REPORT_MS).unref();
       return;
     }
     this.reportRepeats();
-    this.run = truncated ? null : { key, parsed, repeats: 0 };
+    this.run = truncated ? null : { parsed, repeats: 0 };
     writeRecord(parsed, { stream: this.stream, truncated }, this.options);
   }
 
@@ -197,4 +271,11 @@ export class StreamRelay {
     writeRecord(this.run.parsed, { stream: this.stream, repeated: this.run.repeats }, this.options);
     this.run.repeats = 0;
   }
+}
+
+/** The fields are compared (as JSON) only when level and message are the same. */
+function sameLine(run: Run, parsed: ParsedLine): boolean {
+  if (parsed.msg !== run.parsed.msg || parsed.level !== run.parsed.level) return false;
+  run.fieldsKey ??= JSON.stringify(run.parsed.fields);
+  return JSON.stringify(parsed.fields) === run.fieldsKey;
 }

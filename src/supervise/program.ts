@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
-import type { Logger } from '../log.ts';
+import { logFlow, plainDataLogger, type Logger } from '../log.ts';
 import { backoffDelay, RestartWindow } from './backoff.ts';
 import { killTree, signalGroup, snapshotTree } from './kill-tree.ts';
 import { parseOutputLine, StreamRelay } from './log-relay.ts';
@@ -30,8 +30,6 @@ const DEFAULT_READY_TIMEOUT_MS = 60_000;
 const PROBE_ATTEMPT_MS = 5_000;
 /** How long to wait for the exit event after SIGKILL before giving up on a process (D state). */
 const KILL_WAIT_MS = 5_000;
-/** After an exit, how long a partial last line waits for EOF before it is flushed anyway. */
-const PARTIAL_LINE_WAIT_MS = 100;
 const RECENT_EXITS = 10;
 
 /** Spawn errors that no retry can fix, and what they mean for a program's command. */
@@ -68,6 +66,8 @@ interface StopInProgress {
 export class Program extends EventEmitter {
   readonly spec: ProgramSpec;
   readonly #logger: Logger;
+  /** For the child's output lines. */
+  readonly #relayLogger: Logger;
   #state: ProgramState = 'stopped';
   #child: Child | null = null;
   #ready = false;
@@ -89,6 +89,8 @@ export class Program extends EventEmitter {
     super();
     this.spec = spec;
     this.#logger = options.logger.child({ program: spec.name });
+    // The relay censors its records' nested secrets itself (censorNested): cheaper per line.
+    this.#relayLogger = plainDataLogger(this.#logger);
     this.#window = new RestartWindow(
       spec.crashLoop?.maxRestarts ?? DEFAULT_CRASH_LOOP.maxRestarts,
       spec.crashLoop?.windowMs ?? DEFAULT_CRASH_LOOP.windowMs,
@@ -263,7 +265,7 @@ export class Program extends EventEmitter {
       return;
     }
     const relayOptions = {
-      logger: this.#logger,
+      logger: this.#relayLogger,
       parseLine: (line: string, stream: OutputStream) => {
         const parsed = spec.parseLine ? spec.parseLine(line, stream) : parseOutputLine(line);
         // Consul logs its fatal errors on stdout at [ERROR]; other programs use stderr.
@@ -274,6 +276,8 @@ export class Program extends EventEmitter {
         return parsed;
       },
       onDrop: () => this.#droppedLogLines++,
+      // Shared by every program: while stdout is behind, all of them wait.
+      flow: logFlow(this.#logger),
     };
     let onExit!: (info: ExitInfo) => void;
     const child: Child = {
@@ -334,7 +338,7 @@ export class Program extends EventEmitter {
     child.probing.abort();
     this.#ready = false;
     this.#recentExits = [...this.#recentExits, info].slice(-RECENT_EXITS);
-    setTimeout(() => child.relays.forEach((relay) => relay.flush()), PARTIAL_LINE_WAIT_MS).unref();
+    child.relays.forEach((relay) => relay.childExited());
     // What the program started dies with it: a restart would find its ports taken otherwise.
     signalGroup(child.pid, 'SIGKILL');
     const ranMs = info.at.getTime() - child.spawnedAt;

@@ -2,11 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { spawnSync } from 'node:child_process';
-import { createLogger } from '../../src/log.ts';
+import { censorNested, createLogger, plainDataLogger } from '../../src/log.ts';
 import { LineSplitter } from '../../src/supervise/lines.ts';
 import { PassThrough } from 'node:stream';
 import { parseHclogLine } from '../../src/supervise/hclog.ts';
 import {
+  PARTIAL_LINE_WAIT_MS,
   parseOutputLine,
   relayLine,
   StreamRelay,
@@ -216,4 +217,65 @@ test('a run of identical lines is logged once, then as one count when another li
       ['warn', 'No servers available [repeated 1 more time]', 1],
     ],
   );
+});
+
+test('while the log flow is paused the relay leaves the rest in the pipe, and reads on in order when it opens', async () => {
+  const { logger, records } = captureLogger();
+  const waiting: Array<() => void> = [];
+  const flow = { paused: false, whenOpen: (resume: () => void) => waiting.push(resume) };
+  const input = new PassThrough();
+  let lines = 0;
+  const relay = new StreamRelay(input, 'stdout', {
+    logger,
+    // The third line fills stdout's buffer.
+    parseLine: (line) => {
+      if (++lines === 3) flow.paused = true;
+      return { msg: line };
+    },
+    onDrop: () => {},
+    flow,
+  });
+  const msgs = () => records.map((r) => r.msg);
+  input.write('l1\nl2\nl3\nl4\nl5\npart');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(msgs(), ['l1', 'l2', 'l3']);
+  assert.equal(input.isPaused(), true);
+  assert.equal(waiting.length, 1);
+
+  // The child exits meanwhile: its partial last line is not flushed while the rest waits.
+  relay.childExited();
+  await new Promise((resolve) => setTimeout(resolve, PARTIAL_LINE_WAIT_MS * 2));
+  assert.deepEqual(msgs(), ['l1', 'l2', 'l3']);
+
+  input.write('ial\n');
+  flow.paused = false;
+  waiting.shift()!();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(msgs(), ['l1', 'l2', 'l3', 'l4', 'l5', 'partial']);
+  assert.equal(input.isPaused(), false);
+});
+
+test('relayed records are redacted as any record: plainDataLogger with censorNested is pino redaction', () => {
+  const { logger, records } = captureLogger();
+  const relayLogger = plainDataLogger(logger);
+  const cases: Array<Record<string, unknown>> = [
+    { token: 's', tokens: ['a'], encrypt: 'k', stream: 'stdout' },
+    { a: { token: 's', x: 1 }, b: { tokens: { id: 1 } }, c: { encrypt: null, token: 't' } },
+    { a: { token: undefined, y: 2 } },
+    { a: { b: { token: 'two levels down: not a path' } }, c: [{ token: 'in an array: neither' }] },
+    { a: 'token', b: null, c: 3, d: { tokenish: 1 } },
+    { env: { CONSUL_HTTP_TOKEN: 't', CONSUL_GOSSIP_KEY: 'k', PATH: '/bin' } },
+    { env: { token: 'env is an object too' }, module: 'agent' },
+  ];
+  for (const fields of cases) {
+    logger.info(fields, 'm');
+    const before = JSON.stringify(fields);
+    relayLogger.info(censorNested(fields), 'm');
+    assert.equal(JSON.stringify(fields), before, 'the record passed in is not changed');
+  }
+  const withoutTime = records.map(({ time: _time, ...rest }) => rest);
+  for (let i = 0; i < cases.length; i++) {
+    assert.deepEqual(withoutTime[2 * i + 1], withoutTime[2 * i], JSON.stringify(cases[i]));
+  }
+  assert.equal((withoutTime[3]!.a as Record<string, unknown>).token, '[redacted]');
 });
