@@ -1,9 +1,11 @@
 // The slice of Consul's HTTP API a node needs. The npm `consul` client covers the agent,
-// status and catalog calls; it has no config-entry or leave API, so those use fetch. Every
+// status and catalog calls; it has no config-entry or leave API, so those use node:http
+// (src/net/http.ts; not fetch, which loads undici: see its header). Every
 // failure becomes a ConsulError that says whether waiting can heal it (contract §3: Consul
 // answers 500 for nearly everything, so the body text decides).
 import Consul from 'consul';
 import { z } from 'zod';
+import { httpRequest, type HttpAnswer } from '../net/http.ts';
 
 export interface ConsulClientOptions {
   /** host:port of the agent's HTTP API. */
@@ -55,7 +57,7 @@ export class ConsulError extends Error {
     return new ConsulError(transient ? text : reason, status, transient);
   }
 
-  /** An error from fetch, node:http or the npm client, normalised. */
+  /** An error from node:http (directly or through the npm client), normalised. */
   static from(err: unknown): ConsulError {
     if (err instanceof ConsulError) return err;
     const e = err as {
@@ -194,7 +196,7 @@ export class ConsulClient {
    * makes Consul log an [ERROR] line each time, alarming on every first start.
    */
   async readConfigEntry(kind: string, name: string): Promise<StoredConfigEntry | null> {
-    const body = await this.expectOk(await this.fetch('GET', `/v1/config/${enc(kind)}`));
+    const body = this.expectOk(await this.request('GET', `/v1/config/${enc(kind)}`));
     const parsed = z
       .array(ConfigEntrySchema.extend({ ModifyIndex: z.number() }))
       .nullable()
@@ -210,8 +212,8 @@ export class ConsulClient {
    * the entry since we read it (cas=0: it exists already), so the caller reads again.
    */
   async writeConfigEntry(entry: Record<string, unknown>, cas: number): Promise<boolean> {
-    const res = await this.fetch('PUT', `/v1/config?cas=${cas}`, JSON.stringify(entry));
-    const body = (await this.expectOk(res)).trim();
+    const res = await this.request('PUT', `/v1/config?cas=${cas}`, JSON.stringify(entry));
+    const body = this.expectOk(res).trim();
     if (body !== 'true' && body !== 'false') {
       throw new ConsulError(`unexpected answer to PUT /v1/config: ${body}`, res.status, false);
     }
@@ -221,7 +223,7 @@ export class ConsulClient {
   /** True when the agent's HTTP API answers at all, whatever the status: the agent is serving. */
   async answers(signal: AbortSignal): Promise<boolean> {
     try {
-      await (await this.fetch('GET', '/v1/status/leader', undefined, signal)).body?.cancel();
+      await this.request('GET', '/v1/status/leader', undefined, signal);
       return true;
     } catch {
       return false;
@@ -230,37 +232,36 @@ export class ConsulClient {
 
   /** PUT /v1/agent/reload: the agent reads its config files again (recording 09). */
   async reload(): Promise<void> {
-    await this.expectOk(await this.fetch('PUT', '/v1/agent/reload'));
+    this.expectOk(await this.request('PUT', '/v1/agent/reload'));
   }
 
   /** PUT /v1/agent/leave: the agent leaves the cluster gracefully, then exits 0. */
   async leave(): Promise<void> {
-    await this.expectOk(await this.fetch('PUT', '/v1/agent/leave'));
+    this.expectOk(await this.request('PUT', '/v1/agent/leave'));
   }
 
-  private async fetch(
+  private async request(
     method: string,
     path: string,
     body?: string,
     signal?: AbortSignal,
-  ): Promise<Response> {
-    const timeout = AbortSignal.timeout(this.timeoutMs);
+  ): Promise<HttpAnswer> {
     try {
-      return await fetch(`http://${this.httpAddr}${path}`, {
+      return await httpRequest(`http://${this.httpAddr}${path}`, {
         method,
         body,
         headers: this.token ? { 'X-Consul-Token': this.token } : {},
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        timeoutMs: this.timeoutMs,
+        signal,
       });
     } catch (err) {
       throw ConsulError.from(err);
     }
   }
 
-  private async expectOk(res: Response): Promise<string> {
-    const body = await res.text();
-    if (res.status !== 200) throw ConsulError.fromResponse(res.status, body);
-    return body;
+  private expectOk(res: HttpAnswer): string {
+    if (res.status !== 200) throw ConsulError.fromResponse(res.status, res.body);
+    return res.body;
   }
 }
 
