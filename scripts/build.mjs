@@ -3,7 +3,7 @@
 // file, so nothing from node_modules may be needed at run time.
 //
 // Start-up cost: `--version`, `--help` and `status --ready` (a HEALTHCHECK every few seconds)
-// must cost about a bare `node -e 0`, but zod, yaml, handlebars, pino and execa weigh ~1 MB
+// must cost about a bare `node -e 0`, but zod, yaml, handlebars and pino weigh ~1 MB
 // that V8 would parse on every start. So the heavy commands (run, render, validate, doctor, schema)
 // are bundled apart, minified, brotli-compressed and embedded as a base64 string (scanned,
 // not parsed); the first use inflates it and compiles it as a vm.Script with V8's code cache
