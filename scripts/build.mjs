@@ -114,7 +114,7 @@ await build({
   entryPoints: ['src/cli/bin.ts'],
   outfile,
   plugins: [lazyCommands],
-  // CJS dependencies (consul, handlebars, pino) call require(); ESM output needs a real one.
+  // CJS dependencies (handlebars, pino) call require(); ESM output needs a real one.
   banner: {
     js: [
       '#!/usr/bin/env node',
