@@ -1,7 +1,8 @@
 // One HTTP/1.1 exchange over node:http, for the node's own calls: the Consul agent's API, Envoy's
 // admin API, ECS task metadata. Not `fetch`: global fetch loads undici (its JavaScript and its
 // llhttp WebAssembly), which kept ~8 MiB more resident in meshvisor's process than node:http,
-// which the status endpoint loads anyway (bench/README.md, "where the memory goes"). No
+// which the status endpoint loads anyway (bench/README.md, "where the memory goes"); and under
+// the bundle's --lite-mode there is no WebAssembly, so nothing of undici (fetch, Headers) works. No
 // keep-alive: every exchange has its own connection, so no idle socket is held between polls and
 // none can be reset under a reused request.
 import { request } from 'node:http';
