@@ -32,4 +32,20 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
     },
   },
+  {
+    // The bundle runs under --lite-mode, without WebAssembly: undici (fetch and its classes) does
+    // not load there. HTTP goes through src/net/http.ts (docs/architecture.md, "Node's flags").
+    files: ['src/**'],
+    rules: {
+      'no-restricted-globals': [
+        'error',
+        ...['fetch', 'Headers', 'Request', 'Response', 'FormData', 'WebSocket', 'EventSource'].map(
+          (name) => ({
+            name,
+            message: 'undici needs WebAssembly, which the bundle runs without: use src/net/http.ts',
+          }),
+        ),
+      ],
+    },
+  },
 );

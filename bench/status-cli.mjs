@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // What a HEALTHCHECK pays every few seconds: `meshvisor status --ready` from the bundle, against
-// `node -e 0` (the floor: starting Node at all). Not a test: run it, read the numbers.
+// `node -e 0` (the floor: starting Node at all). Not a test: run it, read the numbers. The bundle
+// is executed as the HEALTHCHECK executes it: `env -S` and its shebang's node flags included.
 //
 //   node scripts/build.mjs && node bench/status-cli.mjs [--runs N] [--bundle dist/meshvisor.mjs]
 //
@@ -30,16 +31,18 @@ const url = `http://127.0.0.1:${server.address().port}`;
 const refused = await unusedPort();
 
 const cases = [
-  { name: 'node -e 0', args: ['-e', '0'], exit: 0 },
-  { name: 'meshvisor --version', args: [bundle, '--version'], exit: 0 },
+  { name: 'node -e 0', cmd: process.execPath, args: ['-e', '0'], exit: 0 },
+  { name: 'meshvisor --version', cmd: bundle, args: ['--version'], exit: 0 },
   {
     name: 'meshvisor status --ready (ready)',
-    args: [bundle, 'status', '--ready', '--url', url],
+    cmd: bundle,
+    args: ['status', '--ready', '--url', url],
     exit: 0,
   },
   {
     name: 'meshvisor status --ready (refused)',
-    args: [bundle, 'status', '--ready', '--url', `http://127.0.0.1:${refused}`],
+    cmd: bundle,
+    args: ['status', '--ready', '--url', `http://127.0.0.1:${refused}`],
     exit: 1,
   },
 ];
@@ -70,7 +73,7 @@ for (const c of cases) {
 function run(c) {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, c.args, { stdio: 'ignore' });
+    const child = spawn(c.cmd, c.args, { stdio: 'ignore' });
     child.on('error', reject);
     child.on('close', (code) => {
       if (code !== c.exit) reject(new Error(`${c.name}: exit ${code}, expected ${c.exit}`));

@@ -3,7 +3,7 @@
 // file, so nothing from node_modules may be needed at run time.
 //
 // Start-up cost: `--version`, `--help` and `status --ready` (a HEALTHCHECK every few seconds)
-// must cost about a bare `node -e 0`, but zod, yaml, handlebars, pino and execa weigh ~1 MB
+// must cost about a bare `node -e 0`, but zod, yaml, handlebars and pino weigh ~1 MB
 // that V8 would parse on every start. So the heavy commands (run, render, validate, doctor, schema)
 // are bundled apart, minified, brotli-compressed and embedded as a base64 string (scanned,
 // not parsed); the first use inflates it and compiles it as a vm.Script with V8's code cache
@@ -14,6 +14,24 @@ import { brotliCompressSync, constants as zlib } from 'node:zlib';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const outfile = 'dist/meshvisor.mjs';
+// How the bundle runs as a program (`meshvisor`, hence the images' ENTRYPOINT, HEALTHCHECK and
+// build-time `meshvisor schema`): its shebang, `env -S` (GNU coreutils >= 8.30, BSD, macOS; not
+// BusyBox, where `node <flags> meshvisor.mjs` does the same). What each is worth in RSS is in
+// bench/README.md ("where the memory goes"):
+// - --lite-mode: V8 without its compilers (it implies --jitless): no optimized code, no feedback
+//   vectors until a function is hot, and none of TurboFan's code paged in. The node idles on
+//   ~25 MiB less; the cost is CPU where JavaScript is hot (the log relay: ~3x the CPU per line).
+//   --jitless also removes WebAssembly (why nothing here may use fetch: undici needs it), and
+//   --no-expose-wasm silences V8's warning about that on every start.
+// - --max-semi-space-size=1 (MiB): the young generation grows to 16 MiB per semi-space under the
+//   start-up's allocation and stays there; an idle supervisor has no use for it.
+// - MALLOC_TRIM_THRESHOLD_: glibc returns freed heap to the system above 128 KiB again, instead
+//   of raising that threshold after the start-up's large frees and keeping ~3-5 MiB. Children
+//   inherit it: consul (Go) and Envoy (tcmalloc) do not use glibc's malloc.
+const SHEBANG = [
+  '#!/usr/bin/env -S MALLOC_TRIM_THRESHOLD_=131072 node',
+  '--lite-mode --no-expose-wasm --max-semi-space-size=1',
+].join(' ');
 const HEAVY_COMMANDS = ['run', 'render', 'validate', 'doctor', 'schema'];
 const common = {
   bundle: true,
@@ -78,8 +96,17 @@ export function loadPayload() {
     const filename = bundle + '#commands';
     // V8's code cache beside the bundle (the images write it at build time): parsing and
     // compiling the payload is most of a heavy command's start. V8 checks that the cache fits
-    // this node and this source, and rejects it otherwise; then it is made anew.
-    const cachePath = bundle + '.' + process.version + '-' + process.arch + '.v8cache';
+    // this node, its flags and this source, and rejects it otherwise; then it is made anew. One
+    // cache per set of node flags, so that the shebang's (--lite-mode...) and a plain
+    // \`node meshvisor.mjs\` do not rewrite each other's on every start.
+    const flags = process.execArgv.join(' ');
+    let tag = '';
+    if (flags) {
+      let hash = 0x811c9dc5;
+      for (let i = 0; i < flags.length; i++) hash = Math.imul(hash ^ flags.charCodeAt(i), 0x01000193);
+      tag = '-' + (hash >>> 0).toString(16).padStart(8, '0');
+    }
+    const cachePath = bundle + '.' + process.version + '-' + process.arch + tag + '.v8cache';
     let cachedData;
     try {
       cachedData = readFileSync(cachePath);
@@ -114,10 +141,10 @@ await build({
   entryPoints: ['src/cli/bin.ts'],
   outfile,
   plugins: [lazyCommands],
-  // CJS dependencies (consul, handlebars, pino) call require(); ESM output needs a real one.
+  // CJS dependencies (handlebars, pino) call require(); ESM output needs a real one.
   banner: {
     js: [
-      '#!/usr/bin/env node',
+      SHEBANG,
       "import { createRequire as __meshvisorCreateRequire } from 'node:module';",
       'const require = __meshvisorCreateRequire(import.meta.url);',
     ].join('\n'),

@@ -1,6 +1,6 @@
-// The meshvisor side: `node dist/meshvisor.mjs run -c <spec>` in the node's namespace, read
-// through its status endpoint (/readyz, /status, /metrics) and `meshvisor status`, as an
-// orchestrator or an operator would.
+// The meshvisor side: `dist/meshvisor.mjs run -c <spec>` in the node's namespace, executed as the
+// images run it (its shebang's node flags apply), read through its status endpoint (/readyz,
+// /status, /metrics) and `meshvisor status`, as an orchestrator or an operator would.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -33,7 +33,7 @@ export class MeshvisorNode implements Supervised {
     void exited.then(() => (this.gone = true));
   }
 
-  /** Starts `meshvisor run` at its default log level (info), as in production. */
+  /** Starts `meshvisor run` at its default log level (info) and node flags, as in production. */
   static start(
     node: PreparedNode,
     env: NodeJS.ProcessEnv,
@@ -41,8 +41,8 @@ export class MeshvisorNode implements Supervised {
   ): MeshvisorNode {
     const { pid, exited } = spawnSupervisor(
       node.host,
-      process.execPath,
-      [node.binaries.bundle, 'run', '-c', node.specPath],
+      node.binaries.bundle,
+      ['run', '-c', node.specPath],
       { ...env, LOG_LEVEL: 'info' },
       onStdout,
       join(node.workDir, `${node.spec.nodeName}-stdout.fifo`),
@@ -101,7 +101,7 @@ export class MeshvisorNode implements Supervised {
 
   /** `meshvisor status` exits 1 when the node is not ready: still an answer. */
   async cliStatus(): Promise<void> {
-    await execFileAsync(process.execPath, [this.bundle, 'status', '--url', this.url], {
+    await execFileAsync(this.bundle, ['status', '--url', this.url], {
       timeout: 10_000,
     }).catch((error: { code?: unknown }) => {
       if (error.code !== 1) throw error;

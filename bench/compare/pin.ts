@@ -45,12 +45,12 @@ export function pinBinaries(): Binaries {
   for (const name of ['consul.mjs', 'envoy.mjs']) {
     copy(join(doublesDist, name), join(dir, 'dist', name));
   }
-  const bundle = copy(BUNDLE, join(dir, 'meshvisor.mjs'));
-  // The bundle keeps a V8 code cache beside itself, made on first use: make it now, so the first
-  // trial does not pay for it.
+  const bundle = copy(BUNDLE, join(dir, 'meshvisor.mjs'), 0o755);
+  // The bundle keeps a V8 code cache beside itself, made on first use: make it now (executed, with
+  // the shebang's node flags, as the trials run it), so the first trial does not pay for it.
   const spec = join(dir, 'warm-up.json');
   writeFileSync(spec, JSON.stringify({ datacenter: 'dc', role: 'server' }));
-  spawnSync(process.execPath, [bundle, 'validate', '-c', spec], { stdio: 'ignore' });
+  spawnSync(bundle, ['validate', '-c', spec], { stdio: 'ignore' });
   return {
     dir,
     bundle,

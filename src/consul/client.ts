@@ -1,9 +1,10 @@
-// The slice of Consul's HTTP API a node needs. The npm `consul` client covers the agent,
-// status and catalog calls; it has no config-entry or leave API, so those use fetch. Every
-// failure becomes a ConsulError that says whether waiting can heal it (contract §3: Consul
-// answers 500 for nearly everything, so the body text decides).
-import Consul from 'consul';
+// The slice of Consul's HTTP API a node needs, over node:http (src/net/http.ts): not fetch,
+// which loads undici, and not the npm `consul` client, whose modules (and papi's) stayed resident
+// for six GETs and two PUTs (bench/README.md, "where the memory goes"). Every failure becomes a
+// ConsulError that says whether waiting can heal it (contract §3: Consul answers 500 for nearly
+// everything, so the body text decides).
 import { z } from 'zod';
+import { httpRequest, type HttpAnswer } from '../net/http.ts';
 
 export interface ConsulClientOptions {
   /** host:port of the agent's HTTP API. */
@@ -55,25 +56,11 @@ export class ConsulError extends Error {
     return new ConsulError(transient ? text : reason, status, transient);
   }
 
-  /** An error from fetch, node:http or the npm client, normalised. */
+  /** A request that got no HTTP answer (refused, reset, past its deadline), normalised. */
   static from(err: unknown): ConsulError {
     if (err instanceof ConsulError) return err;
-    const e = err as {
-      message?: string;
-      code?: string;
-      cause?: { code?: string; message?: string };
-      response?: { statusCode?: number; body?: unknown };
-    };
-    const status = e.response?.statusCode;
-    if (typeof status === 'number') {
-      const body = e.response?.body;
-      return ConsulError.fromResponse(
-        status,
-        typeof body === 'string' ? body : body === undefined ? '' : JSON.stringify(body),
-      );
-    }
-    const code = e.code ?? e.cause?.code;
-    const detail = code ?? e.cause?.message ?? e.message ?? String(err);
+    const e = err as { message?: string; code?: string };
+    const detail = e.code ?? e.message ?? String(err);
     // No HTTP answer at all: the agent is not up yet, or is restarting.
     return new ConsulError(`no answer from Consul: ${detail}`, null, true);
   }
@@ -102,7 +89,6 @@ export type AgentSelf = z.infer<typeof SelfSchema>;
 
 export class ConsulClient {
   readonly httpAddr: string;
-  private readonly api: Consul;
   private readonly token: string | undefined;
   private readonly timeoutMs: number;
 
@@ -110,22 +96,22 @@ export class ConsulClient {
     this.httpAddr = options.httpAddr;
     this.token = options.token;
     this.timeoutMs = options.timeoutMs ?? 10_000;
-    const [host, port] = splitHostPort(options.httpAddr);
-    // `timeout` is honoured by the client at run time (constants.DEFAULT_OPTIONS) but missing
-    // from its typings, hence the separately typed object.
-    const defaults: { timeout: number; token?: string } = { timeout: this.timeoutMs };
-    if (options.token) defaults.token = options.token;
-    this.api = new Consul({ host, port, defaults });
   }
 
-  private async call<T>(request: () => Promise<unknown>, schema: z.ZodType<T>): Promise<T> {
-    let body: unknown;
+  /** A 200 answer's JSON body, checked against `schema`; any other answer is a ConsulError. */
+  private async call<T>(method: string, path: string, schema: z.ZodType<T>): Promise<T> {
+    const body = this.expectOk(await this.request(method, path));
+    let json: unknown;
     try {
-      body = await request();
-    } catch (err) {
-      throw ConsulError.from(err);
+      json = body.trim() === '' ? undefined : JSON.parse(body);
+    } catch {
+      throw new ConsulError(
+        `unexpected answer from Consul: not JSON: ${body.slice(0, 200)}`,
+        200,
+        false,
+      );
     }
-    const parsed = schema.safeParse(body);
+    const parsed = schema.safeParse(json);
     if (!parsed.success) {
       throw new ConsulError(
         `unexpected answer from Consul: ${z.prettifyError(parsed.error)}`,
@@ -138,35 +124,36 @@ export class ConsulClient {
 
   /** The raft leader's RPC address, or "" while there is none (contract §3). */
   leader(): Promise<string> {
-    // The npm client decodes the recorded `""` body to undefined.
+    // Consul answers `""` (JSON); an empty body means the same.
     const leader = z
       .string()
       .optional()
       .transform((v) => v ?? '');
-    return this.call(() => this.api.status.leader(), leader);
+    return this.call('GET', '/v1/status/leader', leader);
   }
 
   self(): Promise<AgentSelf> {
-    return this.call(() => this.api.agent.self(), SelfSchema);
+    return this.call('GET', '/v1/agent/self', SelfSchema);
   }
 
   members(): Promise<Member[]> {
-    return this.call(() => this.api.agent.members(), z.array(MemberSchema));
+    return this.call('GET', '/v1/agent/members', z.array(MemberSchema));
   }
 
   /** The agent's local services, keyed by service ID. */
   services(): Promise<Record<string, AgentService>> {
-    return this.call(() => this.api.agent.service.list(), z.record(z.string(), AgentServiceSchema));
+    return this.call('GET', '/v1/agent/services', z.record(z.string(), AgentServiceSchema));
   }
 
   /**
    * The catalog's view of a node: the IDs of the services it holds, or null while the node is
    * not in the catalog. A node that left answers `200 null` until its first sync after a rejoin
-   * (recording 10), and the npm client hands that `null` back as undefined: both mean absent.
+   * (recording 10): absent, not an error.
    */
   async catalogNode(node: string): Promise<{ serviceIds: string[] } | null> {
     const entry = await this.call(
-      () => this.api.catalog.node.services(node),
+      'GET',
+      `/v1/catalog/node/${enc(node)}`,
       z
         .looseObject({
           Node: z.looseObject({ Node: z.string() }),
@@ -178,14 +165,14 @@ export class ConsulClient {
   }
 
   async maintenance(serviceId: string, enable: boolean, reason: string): Promise<void> {
-    await this.call(
-      () => this.api.agent.service.maintenance({ id: serviceId, enable, reason }),
-      z.unknown(),
+    const query = `enable=${enable}&reason=${encodeURIComponent(reason)}`;
+    this.expectOk(
+      await this.request('PUT', `/v1/agent/service/maintenance/${enc(serviceId)}?${query}`),
     );
   }
 
   async deregister(serviceId: string): Promise<void> {
-    await this.call(() => this.api.agent.service.deregister(serviceId), z.unknown());
+    this.expectOk(await this.request('PUT', `/v1/agent/service/deregister/${enc(serviceId)}`));
   }
 
   /**
@@ -194,7 +181,7 @@ export class ConsulClient {
    * makes Consul log an [ERROR] line each time, alarming on every first start.
    */
   async readConfigEntry(kind: string, name: string): Promise<StoredConfigEntry | null> {
-    const body = await this.expectOk(await this.fetch('GET', `/v1/config/${enc(kind)}`));
+    const body = this.expectOk(await this.request('GET', `/v1/config/${enc(kind)}`));
     const parsed = z
       .array(ConfigEntrySchema.extend({ ModifyIndex: z.number() }))
       .nullable()
@@ -210,8 +197,8 @@ export class ConsulClient {
    * the entry since we read it (cas=0: it exists already), so the caller reads again.
    */
   async writeConfigEntry(entry: Record<string, unknown>, cas: number): Promise<boolean> {
-    const res = await this.fetch('PUT', `/v1/config?cas=${cas}`, JSON.stringify(entry));
-    const body = (await this.expectOk(res)).trim();
+    const res = await this.request('PUT', `/v1/config?cas=${cas}`, JSON.stringify(entry));
+    const body = this.expectOk(res).trim();
     if (body !== 'true' && body !== 'false') {
       throw new ConsulError(`unexpected answer to PUT /v1/config: ${body}`, res.status, false);
     }
@@ -221,7 +208,7 @@ export class ConsulClient {
   /** True when the agent's HTTP API answers at all, whatever the status: the agent is serving. */
   async answers(signal: AbortSignal): Promise<boolean> {
     try {
-      await (await this.fetch('GET', '/v1/status/leader', undefined, signal)).body?.cancel();
+      await this.request('GET', '/v1/status/leader', undefined, signal);
       return true;
     } catch {
       return false;
@@ -230,46 +217,39 @@ export class ConsulClient {
 
   /** PUT /v1/agent/reload: the agent reads its config files again (recording 09). */
   async reload(): Promise<void> {
-    await this.expectOk(await this.fetch('PUT', '/v1/agent/reload'));
+    this.expectOk(await this.request('PUT', '/v1/agent/reload'));
   }
 
   /** PUT /v1/agent/leave: the agent leaves the cluster gracefully, then exits 0. */
   async leave(): Promise<void> {
-    await this.expectOk(await this.fetch('PUT', '/v1/agent/leave'));
+    this.expectOk(await this.request('PUT', '/v1/agent/leave'));
   }
 
-  private async fetch(
+  private async request(
     method: string,
     path: string,
     body?: string,
     signal?: AbortSignal,
-  ): Promise<Response> {
-    const timeout = AbortSignal.timeout(this.timeoutMs);
+  ): Promise<HttpAnswer> {
     try {
-      return await fetch(`http://${this.httpAddr}${path}`, {
+      return await httpRequest(`http://${this.httpAddr}${path}`, {
         method,
         body,
         headers: this.token ? { 'X-Consul-Token': this.token } : {},
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        timeoutMs: this.timeoutMs,
+        signal,
       });
     } catch (err) {
       throw ConsulError.from(err);
     }
   }
 
-  private async expectOk(res: Response): Promise<string> {
-    const body = await res.text();
-    if (res.status !== 200) throw ConsulError.fromResponse(res.status, body);
-    return body;
+  private expectOk(res: HttpAnswer): string {
+    if (res.status !== 200) throw ConsulError.fromResponse(res.status, res.body);
+    return res.body;
   }
 }
 
 function enc(segment: string): string {
   return encodeURIComponent(segment);
-}
-
-export function splitHostPort(addr: string): [string, number] {
-  const i = addr.lastIndexOf(':');
-  const host = addr.slice(0, i).replace(/^\[|\]$/g, '');
-  return [host, Number(addr.slice(i + 1))];
 }

@@ -1,4 +1,4 @@
-export { ConsulClient, ConsulError, splitHostPort } from './client.ts';
+export { ConsulClient, ConsulError } from './client.ts';
 export type { AgentService, AgentSelf, Member, ConsulClientOptions } from './client.ts';
 export { pollUntil, NotYet, StageError, isRetryable } from './poll.ts';
 export type { PollOptions } from './poll.ts';

@@ -55,7 +55,8 @@ function bindFailure(err: NodeJS.ErrnoException): BindResult {
 
 export interface HttpAnswer {
   status: number;
-  headers: Headers;
+  /** Lower-case names; a repeated header's values joined with ", ". */
+  headers: ReadonlyMap<string, string>;
   body: string;
   /** performance.now() when the request was sent and when the answer's headers arrived. */
   sentAt: number;
@@ -67,7 +68,9 @@ export interface HttpAnswer {
 /**
  * One HTTP request with a deadline; rejects with a one-line reason when no answer came. Plain
  * node:http rather than fetch: at the deadline the socket is destroyed at once, where an aborted
- * fetch may leave its connect pending (an unanswered ARP keeps the process alive ~3 s).
+ * fetch may leave its connect pending (an unanswered ARP keeps the process alive ~3 s); and
+ * nothing of undici (fetch, Headers), whose llhttp needs WebAssembly, which the bundle's
+ * --lite-mode turns off.
  */
 export function httpRequest(
   url: string,
@@ -102,7 +105,7 @@ export function httpRequest(
       });
       res.once('end', () => {
         clearTimeout(timer);
-        const answerHeaders = new Headers();
+        const answerHeaders = new Map<string, string>();
         for (const [name, value] of Object.entries(res.headers)) {
           if (value !== undefined)
             answerHeaders.set(name, Array.isArray(value) ? value.join(', ') : value);

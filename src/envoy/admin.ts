@@ -1,5 +1,6 @@
 // Envoy's admin API, the calls a node needs (contract §6): readiness, and the graceful drain
 // of a stop. Mutations are POST: Envoy answers a GET on them with 400 and does nothing.
+import { httpRequest, type HttpAnswer } from '../net/http.ts';
 
 export class EnvoyAdmin {
   constructor(
@@ -12,7 +13,7 @@ export class EnvoyAdmin {
   async isLive(signal?: AbortSignal): Promise<boolean> {
     try {
       const res = await this.request('GET', '/ready', signal);
-      return res.status === 200 && (await res.text()).trim() === 'LIVE';
+      return res.status === 200 && res.body.trim() === 'LIVE';
     } catch {
       return false;
     }
@@ -23,7 +24,7 @@ export class EnvoyAdmin {
    * HTTP connections are asked to close (`Connection: close`, GOAWAY) so clients go elsewhere.
    */
   async drainInbound(): Promise<void> {
-    await this.expectOk(await this.request('POST', '/drain_listeners?inboundonly&graceful'));
+    this.expectOk(await this.request('POST', '/drain_listeners?inboundonly&graceful'));
   }
 
   /**
@@ -31,26 +32,25 @@ export class EnvoyAdmin {
    * accepted; existing ones go on (Envoy's draining docs; source/server/admin/listeners_handler.cc).
    */
   async closeInbound(): Promise<void> {
-    await this.expectOk(await this.request('POST', '/drain_listeners?inboundonly'));
+    this.expectOk(await this.request('POST', '/drain_listeners?inboundonly'));
   }
 
   /** Clean exit. */
   async quit(): Promise<void> {
-    await this.expectOk(await this.request('POST', '/quitquitquit'));
+    this.expectOk(await this.request('POST', '/quitquitquit'));
   }
 
-  private request(method: string, path: string, signal?: AbortSignal): Promise<Response> {
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    return fetch(`http://${this.address}${path}`, {
+  private request(method: string, path: string, signal?: AbortSignal): Promise<HttpAnswer> {
+    return httpRequest(`http://${this.address}${path}`, {
       method,
-      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      timeoutMs: this.timeoutMs,
+      signal,
     });
   }
 
-  private async expectOk(res: Response): Promise<void> {
-    const body = await res.text();
+  private expectOk(res: HttpAnswer): void {
     if (res.status !== 200) {
-      throw new Error(`envoy admin ${this.address}: ${res.status} ${body.trim()}`);
+      throw new Error(`envoy admin ${this.address}: ${res.status} ${res.body.trim()}`);
     }
   }
 }

@@ -10,6 +10,7 @@ import { isIPv4 } from 'node:net';
 import { z } from 'zod';
 import { Deadline, pause } from './deadline.ts';
 import { AddressError } from './errors.ts';
+import { httpRequest } from './http.ts';
 
 const METADATA_ENV = 'ECS_CONTAINER_METADATA_URI_V4';
 const REQUEST_TIMEOUT_MS = 5_000;
@@ -65,28 +66,31 @@ function metadataUrl(env: NodeJS.ProcessEnv): string {
       'config',
     );
   }
+  let url: URL;
   try {
-    return new URL(`${base.replace(/\/+$/, '')}/task`).href;
+    url = new URL(`${base.replace(/\/+$/, '')}/task`);
   } catch {
     throw new AddressError(`$${METADATA_ENV} is not a URL: "${base}"`, 'config');
   }
+  // The agent serves it on plain http (169.254.170.2 on Fargate); so does our client.
+  if (url.protocol !== 'http:') {
+    throw new AddressError(`$${METADATA_ENV} is not an http:// URL: "${base}"`, 'config');
+  }
+  return url.href;
 }
 
 async function fetchTaskAddress(url: string, timeoutMs: number, signal?: AbortSignal) {
-  const timeout = AbortSignal.timeout(Math.max(1, timeoutMs));
   let body: string;
   try {
-    const response = await fetch(url, {
-      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-    });
-    body = await response.text();
-    if (!response.ok) throw new NotYet(`HTTP ${response.status}: ${body.trim().slice(0, 200)}`);
+    const response = await httpRequest(url, { timeoutMs: Math.max(1, timeoutMs), signal });
+    body = response.body;
+    if (response.status < 200 || response.status > 299) {
+      throw new NotYet(`HTTP ${response.status}: ${body.trim().slice(0, 200)}`);
+    }
   } catch (error) {
     signal?.throwIfAborted();
     if (error instanceof NotYet) throw error;
-    if (timeout.aborted) throw new NotYet(`no answer within ${timeoutMs} ms`);
-    const cause = (error as Error).cause as Error | undefined;
-    throw new NotYet(cause?.message ?? (error as Error).message);
+    throw new NotYet((error as Error).message);
   }
   let json: unknown;
   try {

@@ -3,10 +3,9 @@
 //   any live state -> stopping -> exited
 // Liveness comes from the child's 'exit'/'error' events only, never from its pipes closing: a
 // grandchild holding stdout open must not make us think the program still runs (or hang us).
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { execa } from 'execa';
 import { logFlow, plainDataLogger, type Logger } from '../log.ts';
 import { backoffDelay, RestartWindow } from './backoff.ts';
 import { killTree, signalGroup, snapshotTree } from './kill-tree.ts';
@@ -239,21 +238,17 @@ export class Program extends EventEmitter {
     this.#spawnedOnce = true;
     let subprocess: ChildProcess;
     try {
-      subprocess = execa(spec.command, args, {
+      // node:child_process, not execa: nothing here needs more than spawn, and execa's modules
+      // stayed resident (~3 MiB of meshvisor's RSS; bench/README.md, "where the memory goes").
+      subprocess = spawn(spec.command, args, {
         cwd: spec.cwd,
-        env: spec.env,
-        extendEnv: true,
+        // Over our own environment; a variable set to undefined is not passed at all.
+        env: spec.env ? { ...process.env, ...spec.env } : process.env,
         // Its own process group: a terminal's or tini's group signal does not reach it behind
         // our back, and kill(-pgid) reaches all of it.
         detached: true,
-        cleanup: false,
-        reject: false,
-        // We read the pipes ourselves, line by line; execa must not buffer them.
-        buffer: false,
-        stdin: 'ignore',
-        stdout: 'pipe',
-        stderr: 'pipe',
-        forceKillAfterDelay: false,
+        // We read the pipes ourselves, line by line.
+        stdio: ['ignore', 'pipe', 'pipe'],
       });
     } catch (err) {
       this.#onSpawnError(err as NodeJS.ErrnoException);

@@ -1,4 +1,5 @@
-// Runs the built bundle (dist/meshvisor.mjs) as a user would, capturing its output.
+// Runs the built bundle (dist/meshvisor.mjs) as a user would, capturing its output: executed, as
+// the images' `meshvisor` is, so its shebang's node flags (scripts/build.mjs) apply.
 import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -11,7 +12,7 @@ export interface CliResult {
 }
 
 export function runBundle(args: string[], options: SpawnSyncOptions = {}): CliResult {
-  const result = spawnSync(process.execPath, [BUNDLE, ...args], {
+  const result = spawnSync(BUNDLE, args, {
     encoding: 'utf8',
     timeout: 30_000,
     ...options,
@@ -25,7 +26,7 @@ export function runBundle(args: string[], options: SpawnSyncOptions = {}): CliRe
  */
 export function runBundleAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BUNDLE, ...args], {
+    const child = spawn(BUNDLE, args, {
       env: { PATH: process.env.PATH, ...env },
       timeout: 30_000,
     });

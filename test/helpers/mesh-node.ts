@@ -66,7 +66,7 @@ export function startNode(
   env: Record<string, string> = {},
 ): RunningNode {
   const specPath = writeSpec(host, workDir, spec);
-  const child = host.spawn(process.execPath, [BUNDLE, 'run', '-c', specPath], {
+  const child = host.spawn(BUNDLE, ['run', '-c', specPath], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, LOG_LEVEL: 'debug', ...env },
   });

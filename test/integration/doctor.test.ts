@@ -32,11 +32,10 @@ function doctorIn(
   { json = true, env = {} }: { json?: boolean; env?: Record<string, string> } = {},
 ): Promise<DoctorRun> {
   const started = performance.now();
-  const child = host.spawn(
-    process.execPath,
-    [BUNDLE, 'doctor', '-c', specPath, ...(json ? ['--json'] : [])],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH, ...env } },
-  );
+  const child = host.spawn(BUNDLE, ['doctor', '-c', specPath, ...(json ? ['--json'] : [])], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH: process.env.PATH, ...env },
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk) => (stdout += String(chunk)));
@@ -370,7 +369,7 @@ test('a data dir the current user cannot write: ✗ for uid 65534, ✓ for its o
   });
   chmodSync(specPath, 0o644);
   const doctor = (uid?: number) => {
-    const r = spawnSync(process.execPath, [BUNDLE, 'doctor', '--json', '-c', specPath], {
+    const r = spawnSync(BUNDLE, ['doctor', '--json', '-c', specPath], {
       encoding: 'utf8',
       timeout: 30_000,
       ...(uid === undefined ? {} : { uid, gid: uid }),

@@ -122,12 +122,16 @@ test('ecs-metadata: a slow endpoint fails at the deadline with the last problem'
   assert.ok(elapsed >= 900 && elapsed < 5_000, `took ${elapsed} ms`);
 });
 
-test('ecs-metadata: a missing variable or another network mode fails at once', async (t) => {
+test('ecs-metadata: a missing variable, a URL that is not http:// or another network mode fails at once', async (t) => {
   await assert.rejects(discoverAddress(ECS, { env: {} }), {
     name: 'AddressError',
     kind: 'config',
     message: /needs \$ECS_CONTAINER_METADATA_URI_V4, which is not set/,
   });
+  await assert.rejects(
+    discoverAddress(ECS, { env: { ECS_CONTAINER_METADATA_URI_V4: 'https://169.254.170.2/v4/x' } }),
+    { kind: 'config', message: /is not an http:\/\/ URL: "https:\/\/169\.254\.170\.2\/v4\/x"$/ },
+  );
   const bridgeMode = taskMetadata('172.17.0.2');
   for (const container of bridgeMode.Containers) container.Networks[0]!.NetworkMode = 'bridge';
   const endpoint = await metadataServer(t, (_req, res) => sendJson(res, 200, bridgeMode));

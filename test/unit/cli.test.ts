@@ -66,6 +66,15 @@ test('the bundle is one file whose start-up code stays small: heavy commands are
   assert.ok(code.length < 64 * 1024, `entry code is ${code.length} bytes`);
 });
 
+test("the bundle's shebang runs node with the flags the images run it with", () => {
+  const [shebang] = readFileSync(BUNDLE, 'utf8').split('\n', 1);
+  assert.match(shebang!, /^#!\/usr\/bin\/env -S (\w+=\S+ )*node( --[\w-]+(=\S+)?)+$/);
+  for (const flag of ['--lite-mode', '--no-expose-wasm', '--max-semi-space-size=1']) {
+    assert.ok(shebang!.split(' ').includes(flag), `${flag} in ${shebang}`);
+  }
+  assert.ok(shebang!.length < 128, 'within the kernel limit of older Linux');
+});
+
 test('a heavy command runs from the embedded payload', () => {
   const r = runBundle(['schema']);
   assert.equal(r.code, 0);
@@ -93,6 +102,17 @@ test("the payload's V8 code cache is written beside the bundle, and a stale or u
   writeFileSync(join(dir, file), 'not a code cache');
   assert.equal(schema().status, 0);
   assert.ok(readFileSync(join(dir, file)).length > 1000);
+
+  // Run as a program, with its shebang's node flags (which V8 checks the cache against): a cache
+  // of its own beside the other, which it leaves alone.
+  const plain = readFileSync(join(dir, file));
+  const executed = spawnSync(bundle, ['schema'], { encoding: 'utf8' });
+  assert.equal(executed.status, 0, executed.stderr);
+  assert.equal(executed.stderr, '', 'no V8 warning about the flags');
+  const flagged = cache().find((f) => f !== file);
+  assert.match(flagged ?? '', /^meshvisor\.mjs\.v[\d.]+-\w+-[0-9a-f]{8}\.v8cache$/);
+  assert.deepEqual(readFileSync(join(dir, file)), plain);
+  rmSync(join(dir, flagged!));
 
   // A read-only install: no cache can be written, and the command still runs.
   rmSync(join(dir, file));
