@@ -1,10 +1,16 @@
-// Turns config/templates/*.hbs into src/render/templates.generated.ts, so the templates travel
-// inside dist/meshvisor.mjs (images copy only the bundle) and load the same way under tsx.
+// Turns config/templates/*.hbs into src/render/templates.generated.ts, precompiled, so the
+// templates travel inside dist/meshvisor.mjs (images copy only the bundle), load the same way
+// under tsx, and need only handlebars' runtime: its compiler (parser, code generator) is neither
+// loaded nor run by meshvisor (memory and start-up: bench/README.md).
 // Run after editing a template:  node --import tsx config/templates/generate.ts
 // test/unit/render-templates.test.ts fails while the generated module is out of date.
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import Handlebars from 'handlebars';
 import { format, resolveConfig } from 'prettier';
+
+/** JSON output, so no HTML escaping; strict, so a misspelt variable fails the render. */
+const COMPILE_OPTIONS = { noEscape: true, strict: true };
 
 const TEMPLATES_DIR = fileURLToPath(new URL('./', import.meta.url));
 export const GENERATED_MODULE = fileURLToPath(
@@ -17,14 +23,17 @@ export async function generateTemplatesModule(): Promise<string> {
   const entries = await Promise.all(
     names.map(async (name) => {
       const text = await readFile(`${TEMPLATES_DIR}${name}`, 'utf8');
-      return `  ${JSON.stringify(name.replace(/\.hbs$/, ''))}: ${JSON.stringify(text)},`;
+      const spec = Handlebars.precompile(text, COMPILE_OPTIONS) as unknown as string;
+      return `  ${JSON.stringify(name.replace(/\.hbs$/, ''))}: ${spec},`;
     }),
   );
   const source = [
     '// Generated from config/templates/*.hbs by config/templates/generate.ts. Do not edit.',
+    '/* eslint-disable */',
+    '// @ts-nocheck: handlebars precompiler output',
     'export const TEMPLATES = {',
     ...entries,
-    '} as const;',
+    '};',
     '',
   ].join('\n');
   const options = await resolveConfig(GENERATED_MODULE);

@@ -1,7 +1,13 @@
-// The handlebars environment: JSON output, so no HTML escaping, and every value through the
-// `json` helper; strict, so a misspelt variable fails the render instead of vanishing.
-import Handlebars from 'handlebars';
+// The handlebars environment for the templates precompiled by config/templates/generate.ts (JSON
+// output, so no HTML escaping, and every value through the `json` helper; strict, so a misspelt
+// variable fails the render instead of vanishing). Only handlebars' runtime is loaded.
+import type HandlebarsTypes from 'handlebars';
+import HandlebarsRuntime from 'handlebars/runtime';
 import { TEMPLATES } from './templates.generated.ts';
+
+const Handlebars: typeof HandlebarsTypes = HandlebarsRuntime;
+type TemplateSpec = Parameters<typeof Handlebars.template>[0];
+const SPECS = TEMPLATES as unknown as Record<string, TemplateSpec>;
 
 export type TemplateName = 'agent.json' | 'service-defaults.json' | 'ingress-gateway.json';
 
@@ -14,7 +20,7 @@ handlebars.registerHelper('json', (value: unknown) => {
   return new handlebars.SafeString(JSON.stringify(value));
 });
 for (const name of PARTIALS) {
-  handlebars.registerPartial(name.replace(/\.json$/, ''), TEMPLATES[name]);
+  handlebars.registerPartial(name.replace(/\.json$/, ''), handlebars.template(SPECS[name]!));
 }
 
 const compiled = new Map<TemplateName, Handlebars.TemplateDelegate>();
@@ -23,7 +29,7 @@ const compiled = new Map<TemplateName, Handlebars.TemplateDelegate>();
 export function renderTemplate(name: TemplateName, view: object): unknown {
   let template = compiled.get(name);
   if (!template) {
-    template = handlebars.compile(TEMPLATES[name], { noEscape: true, strict: true });
+    template = handlebars.template(SPECS[name]!);
     compiled.set(name, template);
   }
   const text = template(view);
