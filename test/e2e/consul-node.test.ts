@@ -9,9 +9,24 @@ import {
   memberStatus,
   testbed,
   waitExit,
+  type RunningNode,
+  type Testbed,
 } from '../helpers/mesh-node.ts';
 
 const STOP_SECONDS = 15;
+const TIMEOUTS = { readySeconds: 90, stopSeconds: STOP_SECONDS, drainSeconds: 1 };
+
+/** A lone server node, READY. */
+async function readyServer(bed: Testbed, host: TestHost): Promise<RunningNode> {
+  const server = bed.start(host, {
+    datacenter: 'our_dc',
+    role: 'server',
+    consul: { server: { bootstrapExpect: 1 } },
+    timeouts: TIMEOUTS,
+  });
+  await server.waitReady(90_000);
+  return server;
+}
 
 test('a client started before its server waits for it, survives kill -9 of its agent, and stops cleanly', async (t) => {
   const bed = await testbed(t, 2);
@@ -91,14 +106,7 @@ test('a client started before its server waits for it, survives kill -9 of its a
 test('a client whose server answers joins it before its agent syncs: READY without the anti-entropy stagger', async (t) => {
   const bed = await testbed(t, 3);
   const [serverHost, clientHost, silentHost] = bed.hosts as [TestHost, TestHost, TestHost];
-  const timeouts = { readySeconds: 90, stopSeconds: STOP_SECONDS, drainSeconds: 1 };
-  const server = bed.start(serverHost, {
-    datacenter: 'our_dc',
-    role: 'server',
-    consul: { server: { bootstrapExpect: 1 } },
-    timeouts,
-  });
-  await server.waitReady(90_000);
+  const server = await readyServer(bed, serverHost);
 
   // The double's server-up stagger is set far past the wait: only an agent that joined before
   // it started syncing (recording 13) reaches node-synced in time. Nothing listens on
@@ -110,7 +118,7 @@ test('a client whose server answers joins it before its agent syncs: READY witho
       role: 'client',
       consul: { retryJoin: [silentHost.ip, serverHost.ip] },
       services: [{ name: 'web', port: 8080 }],
-      timeouts,
+      timeouts: TIMEOUTS,
     },
     { CONSUL_DOUBLE_SYNC_DELAY_MS: '600000' },
   );
@@ -130,20 +138,13 @@ test('a client whose server answers joins it before its agent syncs: READY witho
 test('a client stopped moments after its agent rejoined leaves no empty node behind in the catalog', async (t) => {
   const bed = await testbed(t, 2);
   const [serverHost, clientHost] = bed.hosts as [TestHost, TestHost];
-  const timeouts = { readySeconds: 90, stopSeconds: STOP_SECONDS, drainSeconds: 1 };
-  const server = bed.start(serverHost, {
-    datacenter: 'our_dc',
-    role: 'server',
-    consul: { server: { bootstrapExpect: 1 } },
-    timeouts,
-  });
-  await server.waitReady(90_000);
+  const server = await readyServer(bed, serverHost);
   const client = bed.start(clientHost, {
     datacenter: 'our_dc',
     role: 'client',
     consul: { retryJoin: [serverHost.ip] },
     services: [{ name: 'web', port: 8080 }],
-    timeouts,
+    timeouts: TIMEOUTS,
   });
   await client.waitReady(60_000);
   // The restarted agent's rejoin makes a full anti-entropy sync due within its stagger; run
