@@ -206,10 +206,9 @@ class NodeLife {
       // retry_join (and serf's snapshot).
       const joinFirst =
         spec.role === 'client' ? await answeringJoinEntries(spec, JOIN_PROBE_TIMEOUT_MS) : [];
-      if (joinFirst.length > 0)
-        logger.info({ join: joinFirst }, 'servers answer: joining them first');
       const consulSpec = this.consulProgram(consulPath, plan.rendered.agentArgs);
       if (joinFirst.length > 0) {
+        logger.info({ join: joinFirst }, 'servers answer: joining them first');
         consulSpec.firstRunArgs = [...consulSpec.args, ...joinFirst.flatMap((a) => ['-join', a])];
       }
       this.consul = this.supervisor.add(consulSpec);

@@ -2,9 +2,9 @@
 // documented task metadata v4 response, and its error, slow and abort cases.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AddressError, discoverAddress, type AddressOptions } from '../../src/net/index.ts';
+import { localHttpServer } from '../helpers/http-server.ts';
 
 // The documented shape of `${ECS_CONTAINER_METADATA_URI_V4}/task` for an awsvpc task (abridged:
 // fields we do not read are kept to show they are ignored).
@@ -50,19 +50,10 @@ type Handler = (request: IncomingMessage, response: ServerResponse, count: numbe
 async function metadataServer(t: { after(fn: () => Promise<void>): void }, handler: Handler) {
   let count = 0;
   const paths: string[] = [];
-  const server = createServer((request, response) => {
+  const { port } = await localHttpServer(t, (request, response) => {
     paths.push(request.url ?? '');
     handler(request, response, ++count);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  const { port } = server.address() as AddressInfo;
   const env = { ECS_CONTAINER_METADATA_URI_V4: `http://127.0.0.1:${port}/v4/abc-123` };
   return { env, paths, requests: () => count };
 }

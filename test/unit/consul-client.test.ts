@@ -16,6 +16,7 @@ import {
   READINESS_STAGES,
   StageMemory,
 } from '../../src/consul/index.ts';
+import { localHttpServer } from '../helpers/http-server.ts';
 
 const RECORDINGS_12 = fileURLToPath(
   new URL('../../../shared/recordings/consul-1.10.12/12-entry-errors/', import.meta.url),
@@ -152,28 +153,21 @@ test('a node that left answers `200 null` until its rejoin syncs (recording 10):
   );
 });
 
-test('each call is the documented route, with the token as X-Consul-Token', async () => {
+test('each call is the documented route, with the token as X-Consul-Token', async (t) => {
   const seen: string[] = [];
-  const server = createServer((req, res) => {
+  const { port } = await localHttpServer(t, (req, res) => {
     seen.push(`${req.method} ${req.url} ${req.headers['x-consul-token']}`);
     res.writeHead(200, { 'Content-Type': 'application/json' });
     if (req.url === '/v1/agent/members') res.end('[{"Name":"c1","Addr":"10.0.0.2","Status":1}]');
     else if (req.url === '/v1/agent/services') res.end('{"web-1":{"ID":"web-1","Service":"web"}}');
     else res.end(req.method === 'PUT' ? '' : 'null');
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   const client = new ConsulClient({ httpAddr: `127.0.0.1:${port}`, token: 'secret' });
-  try {
-    assert.deepEqual(await client.members(), [{ Name: 'c1', Addr: '10.0.0.2', Status: 1 }]);
-    assert.deepEqual(Object.keys(await client.services()), ['web-1']);
-    assert.equal(await client.catalogNode('node/1'), null);
-    await client.maintenance('web-1', true, 'meshvisor: node stopping');
-    await client.deregister('web-1');
-  } finally {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
+  assert.deepEqual(await client.members(), [{ Name: 'c1', Addr: '10.0.0.2', Status: 1 }]);
+  assert.deepEqual(Object.keys(await client.services()), ['web-1']);
+  assert.equal(await client.catalogNode('node/1'), null);
+  await client.maintenance('web-1', true, 'meshvisor: node stopping');
+  await client.deregister('web-1');
   assert.deepEqual(seen, [
     'GET /v1/agent/members secret',
     'GET /v1/agent/services secret',

@@ -2,21 +2,12 @@
 // no answer, a deadline, an abort and an answer cut short are errors with a code).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type RequestListener } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { RequestListener } from 'node:http';
 import { httpRequest, type HttpRequestError } from '../../src/net/http.ts';
+import { localHttpServer } from '../helpers/http-server.ts';
 
 async function serve(t: { after(fn: () => Promise<void>): void }, listener: RequestListener) {
-  const server = createServer(listener);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return (await localHttpServer(t, listener)).url;
 }
 
 test('any status is an answer; the method, headers and body are sent', async (t) => {
