@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CliError, ExitCode } from './cli/exit-codes.ts';
 import {
   ConsulClient,
+  LogWake,
   NotYet,
   READINESS_STAGES,
   StageError,
@@ -110,6 +111,8 @@ class NodeLife {
   private serverAddedAt: number | null = null;
   /** Alive LAN members, from the last cluster view. */
   private lanMembers: number | null = null;
+  /** The agent's log lines that end a readiness poll's backoff. */
+  private readonly consulLog = new LogWake();
   constructor(
     private readonly initialSpec: NodeSpec,
     private readonly logger: Logger,
@@ -281,6 +284,7 @@ class NodeLife {
           deadline,
           signal,
           maxDelayMs: stage.maxPollDelayMs,
+          wake: this.consulLog.on(stage.wakeOn),
           hint: stage.hint(target),
           onRetry: (message) => this.board.stageWaiting(stage.name, message),
         }),
@@ -422,6 +426,7 @@ class NodeLife {
         const parsed = parseHclogLine(line, stream);
         this.noteAclRefusal(parsed);
         if (parsed.msg === 'adding server') this.serverAddedAt = Date.now();
+        this.consulLog.saw(parsed.msg);
         return parsed;
       },
       stopTrigger: async () => {
@@ -721,6 +726,7 @@ class NodeLife {
     for (const stage of READINESS_STAGES.filter((s) => s.name !== 'http-up')) {
       await pollUntil(`reload ${stage.name}`, () => stage.check(client, target, memory), {
         ...run,
+        wake: this.consulLog.on(stage.wakeOn),
         hint: stage.hint(target),
       });
     }

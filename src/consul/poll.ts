@@ -33,6 +33,58 @@ export interface PollOptions {
   maxDelayMs?: number;
   /** Told each retryable failure (for status: the last error of a running stage). */
   onRetry?: (message: string) => void;
+  /** Ends a backoff early when something says the condition may hold now (see LogWake). */
+  wake?: Waker;
+}
+
+/** A backoff that something may cut short. */
+export interface Waker {
+  /** Resolves after `ms`, or sooner when woken; rejects with the signal's reason on abort. */
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+/**
+ * Wakes polls on the lines the agent logs as its state changes ("Starting server", "New leader
+ * elected", "Synced node info"...): a poll waiting out its backoff checks again at once instead
+ * of up to a backoff ceiling later. The answer still comes from the HTTP API; a line only says
+ * when to ask. Lines nobody waits for are counted, so one logged while an attempt was in flight
+ * still ends the next backoff.
+ */
+export class LogWake {
+  private readonly counts = new Map<string, number>();
+  private readonly waiters = new Set<{ messages: ReadonlySet<string>; wake: () => void }>();
+
+  /** The agent logged `message`. */
+  saw(message: string): void {
+    this.counts.set(message, (this.counts.get(message) ?? 0) + 1);
+    for (const waiter of this.waiters) if (waiter.messages.has(message)) waiter.wake();
+  }
+
+  /** A waker for a poll that may hold once one of `messages` was logged. */
+  on(messages: readonly string[]): Waker {
+    const wanted = new Set(messages);
+    const seen = () => messages.reduce((sum, m) => sum + (this.counts.get(m) ?? 0), 0);
+    let before = seen();
+    return {
+      sleep: (ms, signal) =>
+        new Promise<void>((resolve, reject) => {
+          const done = (error?: unknown) => {
+            clearTimeout(timer);
+            this.waiters.delete(waiter);
+            signal.removeEventListener('abort', onAbort);
+            before = seen();
+            if (error === undefined) resolve();
+            else reject(error);
+          };
+          const onAbort = () => done(signal.reason ?? new Error('aborted'));
+          const waiter = { messages: wanted, wake: () => done() };
+          const timer = setTimeout(done, seen() > before ? 0 : ms);
+          if (signal.aborted) return onAbort();
+          this.waiters.add(waiter);
+          signal.addEventListener('abort', onAbort, { once: true });
+        }),
+    };
+  }
 }
 
 export function isRetryable(err: unknown): boolean {
@@ -73,6 +125,7 @@ export async function pollUntil<T>(
     // Full jitter: a random delay up to a ceiling that doubles each try.
     const delay = Math.min(remaining, Math.max(10, Math.random() * ceiling));
     ceiling = Math.min(maxDelay, ceiling * 2);
-    await sleep(delay, undefined, { signal: options.signal });
+    if (options.wake) await options.wake.sleep(delay, options.signal);
+    else await sleep(delay, undefined, { signal: options.signal });
   }
 }

@@ -41,6 +41,11 @@ export interface ReadinessStage {
    * spread, and a 1 s ceiling would see an agent that answers after ~0.1 s hundreds of ms late.
    */
   maxPollDelayMs?: number;
+  /**
+   * What the agent logs (hclog message) once the condition may hold: the poll checks again at
+   * once instead of after its backoff (LogWake). Each line follows the state change it reports.
+   */
+  wakeOn: readonly string[];
 }
 
 /** Backoff ceiling of the stages only the local agent answers. */
@@ -60,6 +65,8 @@ export const READINESS_STAGES: readonly ReadinessStage[] = [
   {
     name: 'http-up',
     maxPollDelayMs: LOCAL_POLL_CEILING_MS,
+    // Logged once the HTTP listener is bound (recording 01, `protocol=http`).
+    wakeOn: ['Starting server'],
     hint: (target) =>
       target.autoEncrypt
         ? "auto-encrypt: the agent opens its HTTP API only after a server with a leader signed its certificate, so check consul.retryJoin (gossip 8301, server RPC 8300), consul.tls.caFile and the consul program's log"
@@ -90,7 +97,10 @@ export const READINESS_STAGES: readonly ReadinessStage[] = [
   {
     name: 'leader-known',
     // A client answers 500 "No known Consul servers" until retry_join reaches a server; a
-    // server answers "" until it has elected a leader (recordings 01, 02).
+    // server answers "" until it has elected a leader (recordings 01, 02). A server logs the
+    // election; a client, each server it found (01, 02, 07). The backoff keeps its 1 s ceiling: a
+    // long wait for servers asks them, and the lines end it early.
+    wakeOn: ['New leader elected', 'adding server'],
     hint: () =>
       'that consul.retryJoin reaches a server (gossip port 8301) and the servers have a quorum (bootstrapExpect)',
     check: async (client) => {
@@ -101,6 +111,8 @@ export const READINESS_STAGES: readonly ReadinessStage[] = [
   {
     name: 'services-registered',
     maxPollDelayMs: LOCAL_POLL_CEILING_MS,
+    // The agent loads the services of its config files before its HTTP API opens.
+    wakeOn: [],
     hint: () =>
       `the agent log for service definition errors in the rendered config; with ACLs, ${API_TOKEN} needs service:read on them (the list is filtered, not denied)`,
     check: async (client, target) => {
@@ -115,6 +127,9 @@ export const READINESS_STAGES: readonly ReadinessStage[] = [
     // The leader puts a joining node into the catalog before the agent's own first anti-entropy
     // sync, and a node that left answers `null` for a moment after its rejoin (recording 10): only
     // the node *with every service* in the catalog means the first sync is done and peers see us.
+    // Each anti-entropy step is logged once the servers accepted it (recordings 02, 08, and
+    // test/recordings' 13-start-join).
+    wakeOn: ['Synced node info', 'Synced service'],
     hint: () =>
       `the agent log for 'failed to sync remote state' or 'blocked by ACLs' (${SERVICE_TOKEN} needs service:write; the agent token, node:write), the gossip key and TLS`,
     check: async (client, target) => {

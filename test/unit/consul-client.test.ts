@@ -4,10 +4,12 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { setImmediate as setImmediateP, setTimeout as setTimeoutP } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import {
   ConsulClient,
   ConsulError,
+  LogWake,
   NotYet,
   StageError,
   applyConfigEntry,
@@ -236,6 +238,69 @@ test('pollUntil gives up at the deadline with the stage, the last error and what
     err.message,
     /leader-known: not done before the readiness deadline; last error: No known Consul servers; check: consul.retryJoin/,
   );
+});
+
+/** A poll whose backoff is a minute: only a wake can make it check again within the test. */
+const slowPoll = () => ({
+  deadline: Date.now() + 120_000,
+  signal: AbortSignal.timeout(10_000),
+  minDelayMs: 60_000,
+  maxDelayMs: 60_000,
+  hint: 'h',
+});
+
+test('a poll checks again at once when the agent logs a line its stage waits for', async () => {
+  const wake = new LogWake();
+  let leader = '';
+  let attempts = 0;
+  const elected = pollUntil(
+    'leader-known',
+    async () => {
+      attempts++;
+      if (leader === '') throw new NotYet('no cluster leader elected yet');
+      return leader;
+    },
+    { ...slowPoll(), wake: wake.on(['New leader elected', 'adding server']) },
+  );
+  await setImmediateP();
+  assert.equal(attempts, 1);
+  leader = '10.0.0.10:8300';
+  wake.saw('New leader elected');
+  assert.equal(await elected, '10.0.0.10:8300');
+  assert.equal(attempts, 2);
+});
+
+test('a line logged while an attempt is in flight ends the next backoff', async () => {
+  const wake = new LogWake();
+  let attempts = 0;
+  const synced = await pollUntil(
+    'node-synced',
+    async () => {
+      attempts++;
+      // The catalog was read just before the sync landed; its line arrives before the answer.
+      if (attempts === 1) {
+        wake.saw('Synced node info');
+        throw new NotYet('node is not in the catalog yet');
+      }
+      return 'synced';
+    },
+    { ...slowPoll(), wake: wake.on(['Synced node info', 'Synced service']) },
+  );
+  assert.equal(synced, 'synced');
+  assert.equal(attempts, 2);
+});
+
+test('lines a stage does not wait for leave its backoff alone; a stop ends it', async () => {
+  const wake = new LogWake();
+  const stop = new AbortController();
+  const waker = wake.on(['Synced node info']);
+  const sleeping = waker.sleep(60_000, stop.signal).then(() => 'woken');
+  wake.saw('New leader elected');
+  wake.saw('Synced check');
+  const early = await Promise.race([sleeping, setTimeoutP(100).then(() => 'still waiting')]);
+  assert.equal(early, 'still waiting');
+  stop.abort(new Error('stop requested'));
+  await assert.rejects(sleeping, /stop requested/);
 });
 
 test('entryMatches: Consul-filled fields and CamelCase vs snake_case do not count as a change', () => {
