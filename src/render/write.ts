@@ -1,6 +1,5 @@
 // Writing rendered files: each one atomically (temp file in the same folder, then rename), so
 // Consul never reads half a file and a restart never finds two documents in one.
-import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -16,6 +15,10 @@ export interface RenderedFile {
 
 /** meshvisor's own folder under configDir: it holds exactly the files of the last render. */
 export const CONFIG_ENTRIES_DIR = 'config-entries';
+
+/** Numbers this process's temporary files (with its pid and start time: unique on the host). */
+let tempSequence = 0;
+const TEMP_PREFIX = `${process.pid}-${Date.now().toString(36)}`;
 
 export async function writeRenderedFiles(
   files: RenderedFile[],
@@ -33,8 +36,9 @@ export async function writeRenderedFiles(
 
 async function writeAtomic(path: string, contents: string, mode: number): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  // Not *.json, so Consul skips it if a crash leaves it behind in the config dir.
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  // Not *.json, so Consul skips it if a crash leaves it behind in the config dir. Not from
+  // node:crypto either: a run would keep it loaded for this name alone (~0.7 MiB).
+  const temp = join(dirname(path), `.${basename(path)}.${TEMP_PREFIX}-${++tempSequence}.tmp`);
   try {
     const handle = await open(temp, 'wx', mode);
     try {

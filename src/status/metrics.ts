@@ -53,7 +53,7 @@ export function renderMetrics(status: NodeStatus): string {
     {
       name: 'meshvisor_spec_info',
       type: 'gauge',
-      help: "Always 1; its hash label is the first 12 hex digits of the running spec's SHA-256.",
+      help: 'Always 1; its hash label (12 hex digits) changes when the running spec does.',
       samples: status.spec.hash ? [{ labels: { hash: status.spec.hash }, value: 1 }] : [],
     },
     {

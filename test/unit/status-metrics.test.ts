@@ -79,7 +79,7 @@ meshvisor_degraded 1
 # HELP meshvisor_spec_generation Which spec the node runs: 1 at start, one more for each reload that applied.
 # TYPE meshvisor_spec_generation gauge
 meshvisor_spec_generation 2
-# HELP meshvisor_spec_info Always 1; its hash label is the first 12 hex digits of the running spec's SHA-256.
+# HELP meshvisor_spec_info Always 1; its hash label (12 hex digits) changes when the running spec does.
 # TYPE meshvisor_spec_info gauge
 meshvisor_spec_info{hash="abcdef012345"} 1
 # HELP meshvisor_last_reload_success 1 when the last reload applied (or found nothing to change), 0 when it failed; absent before any.
