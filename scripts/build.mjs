@@ -43,30 +43,45 @@ const common = {
   define: { MESHVISOR_BUILD_VERSION: JSON.stringify(version) },
 };
 
-// pino's worker-thread transports: meshvisor never uses them (they break once bundled, see
-// src/log.ts), yet pino loads them, and with them node's worker_threads, at require time. In the
-// bundle they are a stub that says so, and pino is told it runs on the main thread (it does):
-// ~0.3 MiB less in every running node.
-const withoutPinoTransports = {
-  name: 'without-pino-transports',
+// Parts of dependencies that meshvisor never calls but that load (and stay in memory) with them.
+// Each is replaced in the payload by a stand-in; what each was worth is in bench/README.md.
+const NOT_BUNDLED = 'not bundled';
+const STAND_INS = [
+  {
+    // pino's worker-thread transports (unused: they break once bundled, see src/log.ts). pino
+    // loads them, and node:worker_threads with them, at require time; it is told it runs on the
+    // main thread, which it does.
+    importer: /[\\/]pino[\\/]/,
+    specifier: /^(\.\/(lib\/)?transport|thread-stream)$/,
+    contents:
+      "module.exports = function transport() { throw new Error('pino transports are not in the meshvisor bundle'); };",
+  },
+  {
+    importer: /[\\/]pino[\\/]/,
+    specifier: /^(node:)?worker_threads$/,
+    contents: 'module.exports = { isMainThread: true };',
+  },
+  {
+    // zod's error messages in 40-odd languages, a third of the payload: only English is used
+    // (zod registers it by itself), so `z.locales` and `z.core.locales` hold `en` alone.
+    importer: /[\\/]zod[\\/]v4[\\/](classic[\\/]external|core[\\/]index)\.js$/,
+    specifier: /^\.\.\/locales\/index\.js$/,
+    contents: "export { default as en } from '../locales/en.js';",
+  },
+];
+const standIns = {
+  name: 'stand-ins',
   setup(b) {
-    b.onResolve({ filter: /^(\.\/(lib\/)?transport|thread-stream)$/ }, (args) =>
-      /[\\/]pino[\\/]/.test(args.importer)
-        ? { path: args.path, namespace: 'no-transport' }
-        : undefined,
-    );
-    b.onResolve({ filter: /^(node:)?worker_threads$/ }, (args) =>
-      /[\\/]pino[\\/]/.test(args.importer)
-        ? { path: 'main-thread', namespace: 'no-transport' }
-        : undefined,
-    );
-    b.onLoad({ filter: /^main-thread$/, namespace: 'no-transport' }, () => ({
-      contents: 'module.exports = { isMainThread: true };',
-      loader: 'js',
-    }));
-    b.onLoad({ filter: /.*/, namespace: 'no-transport' }, () => ({
-      contents:
-        "module.exports = function transport() { throw new Error('pino transports are not in the meshvisor bundle'); };",
+    STAND_INS.forEach((standIn, index) => {
+      b.onResolve({ filter: standIn.specifier }, (args) =>
+        standIn.importer.test(args.importer)
+          ? { path: `${index}`, namespace: NOT_BUNDLED, pluginData: args.resolveDir }
+          : undefined,
+      );
+    });
+    b.onLoad({ filter: /.*/, namespace: NOT_BUNDLED }, (args) => ({
+      contents: STAND_INS[Number(args.path)].contents,
+      resolveDir: args.pluginData,
       loader: 'js',
     }));
   },
@@ -88,7 +103,7 @@ const payload = await build({
     resolveDir: '.',
     loader: 'ts',
   },
-  plugins: [withoutPinoTransports],
+  plugins: [standIns],
   // CommonJS, compiled from the string with vm.compileFunction and given the entry's require.
   format: 'cjs',
   write: false,
