@@ -143,6 +143,22 @@ test('duplicate JSON keys are errors too', async () => {
   assert.deepEqual(problem, { path: '$MESHVISOR_CONFIG_JSON:1:41', message: 'duplicate key' });
 });
 
+test('a duplicate JSON key deep in the spec is found; keys and colons inside strings are not keys', async () => {
+  const nested =
+    '{"datacenter": "dc1", "role": "client", "services": [{"name": "web", "port": 80, "port": 81}]}';
+  const [problem] = await problems({ env: { MESHVISOR_CONFIG_JSON: nested } });
+  assert.deepEqual(problem, { path: '$MESHVISOR_CONFIG_JSON:1:82', message: 'duplicate key' });
+
+  const note = '"Name": "api", \\"x\\": {"a": 1}';
+  const tricky = JSON.stringify({
+    datacenter: 'dc1',
+    role: 'server',
+    configEntries: [{ Kind: 'service-defaults', Name: 'web', Meta: { note } }],
+  });
+  const spec = await loadSpec({ env: { MESHVISOR_CONFIG_JSON: tricky } });
+  assert.deepEqual(spec.configEntries[0]?.Meta, { note });
+});
+
 test('${VAR} and ${VAR:-default} are replaced in string values; $$ is a literal $', async () => {
   const path = file(
     'vars.yaml',
