@@ -14,6 +14,11 @@ import {
 } from './fields.ts';
 import { checkNode } from './rules.ts';
 
+// zod compiles a parser per object schema with `new Function` unless told not to. meshvisor runs
+// under --lite-mode, where V8 interprets that code like any other, so compiling it only costs
+// start-up time (~4 ms) and memory.
+z.config({ jitless: true });
+
 const datacenter = z
   .string()
   .regex(/^[a-z0-9_-]+$/, 'must be lower-case letters, digits, "_" or "-" (Consul lower-cases it)');
