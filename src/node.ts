@@ -112,7 +112,7 @@ class NodeLife {
   /** Alive LAN members, from the last cluster view. */
   private lanMembers: number | null = null;
   /** The agent's log lines that end a readiness poll's backoff. */
-  private readonly consulLog = new LogWake();
+  private readonly consulLog = new LogWake(new Set(READINESS_STAGES.flatMap((s) => s.wakeOn)));
   constructor(
     private readonly initialSpec: NodeSpec,
     private readonly logger: Logger,

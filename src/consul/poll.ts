@@ -54,8 +54,12 @@ export class LogWake {
   private readonly counts = new Map<string, number>();
   private readonly waiters = new Set<{ messages: ReadonlySet<string>; wake: () => void }>();
 
+  /** `tracked`: every message a poll may wait for; others are not even counted. */
+  constructor(private readonly tracked: ReadonlySet<string>) {}
+
   /** The agent logged `message`. */
   saw(message: string): void {
+    if (!this.tracked.has(message)) return;
     this.counts.set(message, (this.counts.get(message) ?? 0) + 1);
     for (const waiter of this.waiters) if (waiter.messages.has(message)) waiter.wake();
   }

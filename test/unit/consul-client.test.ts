@@ -240,6 +240,8 @@ test('pollUntil gives up at the deadline with the stage, the last error and what
   );
 });
 
+const WAKE_LINES = new Set(READINESS_STAGES.flatMap((stage) => stage.wakeOn));
+
 /** A poll whose backoff is a minute: only a wake can make it check again within the test. */
 const slowPoll = () => ({
   deadline: Date.now() + 120_000,
@@ -250,7 +252,7 @@ const slowPoll = () => ({
 });
 
 test('a poll checks again at once when the agent logs a line its stage waits for', async () => {
-  const wake = new LogWake();
+  const wake = new LogWake(WAKE_LINES);
   let leader = '';
   let attempts = 0;
   const elected = pollUntil(
@@ -271,7 +273,7 @@ test('a poll checks again at once when the agent logs a line its stage waits for
 });
 
 test('a line logged while an attempt is in flight ends the next backoff', async () => {
-  const wake = new LogWake();
+  const wake = new LogWake(WAKE_LINES);
   let attempts = 0;
   const synced = await pollUntil(
     'node-synced',
@@ -291,7 +293,7 @@ test('a line logged while an attempt is in flight ends the next backoff', async 
 });
 
 test('lines a stage does not wait for leave its backoff alone; a stop ends it', async () => {
-  const wake = new LogWake();
+  const wake = new LogWake(WAKE_LINES);
   const stop = new AbortController();
   const waker = wake.on(['Synced node info']);
   const sleeping = waker.sleep(60_000, stop.signal).then(() => 'woken');
