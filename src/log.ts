@@ -4,8 +4,9 @@
 // under supervisord). If it has not caught up within a second (stuck, or far too slow), the
 // relays read on and records beyond the bound are dropped and counted instead: neither memory nor
 // a child's wait grows without end, and the event loop never waits for stdout. pino flushes the
-// buffer synchronously on process exit. `transport:` is not used: it breaks once bundled. `LOG_LEVEL` sets the level; `--pretty`
-// formats records for humans (no pino-pretty at run time).
+// buffer synchronously on process exit. `transport:` is not used: it breaks once bundled (and
+// the bundle leaves pino's transports out). `LOG_LEVEL` sets the level; `--pretty` formats
+// records for humans (no pino-pretty at run time).
 import { EventEmitter } from 'node:events';
 import pino, { type Logger, type DestinationStream } from 'pino';
 import { LogOutput, type LogFlow, type LogSink } from './log-output.ts';

@@ -4,7 +4,8 @@
 import { isIP } from 'node:net';
 import { parseJoinEntry } from '../consul/index.ts';
 import type { CheckResult } from './check.ts';
-import { NETWORK_TIMEOUT_MS, resolveHost, tcpConnect } from './probe.ts';
+import { tcpConnect } from '../net/index.ts';
+import { NETWORK_TIMEOUT_MS, resolveHost } from './probe.ts';
 
 export async function checkJoinEntry(
   entry: string,

@@ -1,13 +1,14 @@
-// The doctor's probes, each with a deadline: can this machine bind a port, does a remote port
-// accept TCP, what does an HTTP endpoint answer, what does a name resolve to. None of them starts
-// a program.
+// The doctor's probes, each with a deadline: can this machine bind a port, what does an HTTP
+// endpoint answer (timed, for the clock check), what does a name resolve to. TCP connects are
+// src/net/tcp.ts's, HTTP exchanges src/net/http.ts's. None of them starts a program.
 import { createSocket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
-import { request as httpRequestRaw } from 'node:http';
 import { createServer, isIP } from 'node:net';
-import { tcpConnect, type ConnectResult } from '../net/index.ts';
-
-export { tcpConnect, type ConnectResult };
+import {
+  httpRequest as exchange,
+  type HttpAnswer as NetHttpAnswer,
+  HttpRequestError,
+} from '../net/http.ts';
 
 /** TCP connect and HTTP request deadline. */
 export const NETWORK_TIMEOUT_MS = 1500;
@@ -53,12 +54,8 @@ function bindFailure(err: NodeJS.ErrnoException): BindResult {
   return { free: false, code, reason: reasons[code] ?? err.message };
 }
 
-export interface HttpAnswer {
-  status: number;
-  /** Lower-case names; a repeated header's values joined with ", ". */
-  headers: ReadonlyMap<string, string>;
-  body: string;
-  /** performance.now() when the request was sent and when the answer's headers arrived. */
+export interface HttpAnswer extends NetHttpAnswer {
+  /** performance.now() when the request was sent and when the answer had come. */
   sentAt: number;
   receivedAt: number;
   /** Date.now() at sentAt (for the clock check). */
@@ -66,62 +63,33 @@ export interface HttpAnswer {
 }
 
 /**
- * One HTTP request with a deadline; rejects with a one-line reason when no answer came. Plain
- * node:http rather than fetch: at the deadline the socket is destroyed at once, where an aborted
- * fetch may leave its connect pending (an unanswered ARP keeps the process alive ~3 s); and
- * nothing of undici (fetch, Headers), whose llhttp needs WebAssembly, which the bundle's
- * --lite-mode turns off.
+ * One HTTP request with a deadline (src/net/http.ts, timed for the clock check); rejects with a
+ * one-line reason when no answer came.
  */
-export function httpRequest(
+export async function httpRequest(
   url: string,
   options: { method?: string; token?: string; body?: string; timeoutMs?: number } = {},
 ): Promise<HttpAnswer> {
   const timeoutMs = options.timeoutMs ?? NETWORK_TIMEOUT_MS;
+  const headers: Record<string, string> = {};
+  if (options.token) headers['X-Consul-Token'] = options.token;
+  if (options.body !== undefined) headers['Content-Type'] = 'application/json';
   const sentWallMs = Date.now();
   const sentAt = performance.now();
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = {};
-    if (options.token) headers['X-Consul-Token'] = options.token;
-    if (options.body !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      headers['Content-Length'] = String(Buffer.byteLength(options.body));
-    }
-    const req = httpRequestRaw(url, { method: options.method ?? 'GET', headers, agent: false });
-    const timer = setTimeout(() => {
-      req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`));
-    }, timeoutMs);
-    req.once('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      reject(new Error(err.code ?? err.message));
+  try {
+    const answer = await exchange(url, {
+      method: options.method,
+      headers,
+      body: options.body,
+      timeoutMs,
     });
-    req.once('response', (res) => {
-      const receivedAt = performance.now();
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.once('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-      res.once('end', () => {
-        clearTimeout(timer);
-        const answerHeaders = new Map<string, string>();
-        for (const [name, value] of Object.entries(res.headers)) {
-          if (value !== undefined)
-            answerHeaders.set(name, Array.isArray(value) ? value.join(', ') : value);
-        }
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: answerHeaders,
-          body,
-          sentAt,
-          receivedAt,
-          sentWallMs,
-        });
-      });
-    });
-    req.end(options.body);
-  });
+    return { ...answer, sentAt, receivedAt: performance.now(), sentWallMs };
+  } catch (err) {
+    if (!(err instanceof HttpRequestError)) throw err;
+    if (err.code === 'ETIMEDOUT') throw new Error(`no answer within ${timeoutMs / 1000} s`);
+    // The system error's code (ECONNREFUSED...) is the reason; without one, its message.
+    throw new Error(err.code === 'EIO' ? err.message : err.code);
+  }
 }
 
 /** The IPv4 (or IPv6) addresses of a host name, or of an IP literal itself; with a deadline. */

@@ -1,14 +1,16 @@
-// One HTTP/1.1 exchange over node:http, for the node's own calls: the Consul agent's API, Envoy's
-// admin API, ECS task metadata. Not `fetch`: global fetch loads undici (its JavaScript and its
-// llhttp WebAssembly), which kept ~8 MiB more resident in meshvisor's process than node:http,
-// which the status endpoint loads anyway (bench/README.md, "where the memory goes"); and under
-// the bundle's --lite-mode there is no WebAssembly, so nothing of undici (fetch, Headers) works. No
-// keep-alive: every exchange has its own connection, so no idle socket is held between polls and
-// none can be reset under a reused request.
+// One HTTP/1.1 exchange over node:http, for every call meshvisor makes: the Consul agent's API,
+// Envoy's admin API, ECS task metadata, the doctor's probes. Not `fetch`: global fetch loads
+// undici (its JavaScript and its llhttp WebAssembly), which kept ~8 MiB more resident in
+// meshvisor's process than node:http, which the status endpoint loads anyway (bench/README.md,
+// "where the memory goes"); and under the bundle's --lite-mode there is no WebAssembly, so nothing
+// of undici (fetch, Headers) works. No keep-alive: every exchange has its own connection, so no
+// idle socket is held between polls and none can be reset under a reused request.
 import { request } from 'node:http';
 
 export interface HttpAnswer {
   status: number;
+  /** Lower-case names; a repeated header's values joined with ", ". */
+  headers: ReadonlyMap<string, string>;
   body: string;
 }
 
@@ -70,9 +72,18 @@ export function httpRequest(url: string, options: HttpRequestOptions): Promise<H
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
-          finish(null, { status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
-        );
+        res.on('end', () => {
+          const answerHeaders = new Map<string, string>();
+          for (const [name, value] of Object.entries(res.headers)) {
+            if (value !== undefined)
+              answerHeaders.set(name, Array.isArray(value) ? value.join(', ') : value);
+          }
+          finish(null, {
+            status: res.statusCode ?? 0,
+            headers: answerHeaders,
+            body: Buffer.concat(chunks).toString(),
+          });
+        });
         res.on('error', fail);
         res.on('close', () => {
           if (!res.complete) fail(new HttpRequestError('the answer was cut short', 'ECONNRESET'));

@@ -10,13 +10,17 @@ async function serve(t: { after(fn: () => Promise<void>): void }, listener: Requ
   return (await localHttpServer(t, listener)).url;
 }
 
-test('any status is an answer; the method, headers and body are sent', async (t) => {
+test('any status is an answer, with its headers; the method, headers and body are sent', async (t) => {
   const base = await serve(t, (req, res) => {
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
     req.on('end', () =>
       res
-        .writeHead(418)
+        .writeHead(418, [
+          ['X-Consul-Default-ACL-Policy', 'deny'],
+          ['Vary', 'A'],
+          ['Vary', 'B'],
+        ])
         .end(
           `${req.method} ${req.url} ${req.headers['x-consul-token']} ${body} ${req.headers.connection}`,
         ),
@@ -28,7 +32,10 @@ test('any status is an answer; the method, headers and body are sent', async (t)
     body: '{"Kind":"ü"}',
     timeoutMs: 2000,
   });
-  assert.deepEqual(answer, { status: 418, body: 'PUT /v1/config?cas=0 t {"Kind":"ü"} close' });
+  assert.equal(answer.status, 418);
+  assert.equal(answer.body, 'PUT /v1/config?cas=0 t {"Kind":"ü"} close');
+  assert.equal(answer.headers.get('x-consul-default-acl-policy'), 'deny');
+  assert.equal(answer.headers.get('vary'), 'A, B');
 });
 
 test('no answer: refused, past the deadline, aborted, or cut short', async (t) => {
