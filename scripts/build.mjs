@@ -9,6 +9,7 @@
 // not parsed); the first use inflates it and compiles it as a vm.Script with V8's code cache
 // beside the bundle (a data: URL import was measured ~250 ms slower).
 import { build } from 'esbuild';
+import { createHash } from 'node:crypto';
 import { readFileSync, chmodSync } from 'node:fs';
 import { brotliCompressSync, constants as zlib } from 'node:zlib';
 
@@ -116,6 +117,12 @@ const payload = await build({
 const payloadBase64 = brotliCompressSync(payload.outputFiles[0].contents, {
   params: { [zlib.BROTLI_PARAM_QUALITY]: 11 },
 }).toString('base64');
+// Names the payload's code cache: V8 checks a cache against its source's length only, so the
+// cache of another build of the same length would be accepted, and run that build's code.
+const payloadKey = createHash('sha256')
+  .update(payload.outputFiles[0].contents)
+  .digest('hex')
+  .slice(0, 12);
 
 // 2. The entry: main.ts's `import('./run.ts')` etc. resolve to stubs that load the payload.
 const lazyCommands = {
@@ -138,18 +145,21 @@ export default async function (values) { return (await loadPayload()).${args.pat
     b.onLoad({ filter: /.*/, namespace: 'payload' }, () => ({
       contents: `import { brotliDecompressSync } from 'node:zlib';
 import { Script } from 'node:vm';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 const PAYLOAD = '${payloadBase64}';
+const PAYLOAD_KEY = '${payloadKey}';
 let payload;
 export function loadPayload() {
   if (!payload) {
     const bundle = new URL(import.meta.url).pathname;
     const filename = bundle + '#commands';
     // V8's code cache beside the bundle (the images write it at build time): parsing and
-    // compiling the payload is most of a heavy command's start. V8 checks that the cache fits
-    // this node, its flags and this source, and rejects it otherwise; then it is made anew. One
-    // cache per set of node flags, so that the shebang's (--lite-mode...) and a plain
-    // \`node meshvisor.mjs\` do not rewrite each other's on every start.
+    // compiling the payload is most of a heavy command's start. V8 rejects a cache made by
+    // another node or under other flags (then it is made anew), but checks the source by its
+    // length alone: the cache's name carries the payload's own key, so a bundle replaced in place
+    // never runs the code of the build before. One cache per set of node flags, so that the
+    // shebang's (--lite-mode...) and a plain \`node meshvisor.mjs\` do not rewrite each other's.
     const flags = process.execArgv.join(' ');
     let tag = '';
     if (flags) {
@@ -157,7 +167,8 @@ export function loadPayload() {
       for (let i = 0; i < flags.length; i++) hash = Math.imul(hash ^ flags.charCodeAt(i), 0x01000193);
       tag = '-' + (hash >>> 0).toString(16).padStart(8, '0');
     }
-    const cachePath = bundle + '.' + process.version + '-' + process.arch + tag + '.v8cache';
+    const cachePath =
+      bundle + '.' + PAYLOAD_KEY + '.' + process.version + '-' + process.arch + tag + '.v8cache';
     let cachedData;
     try {
       cachedData = readFileSync(cachePath);
@@ -175,6 +186,12 @@ export function loadPayload() {
         const temporary = cachePath + '.' + process.pid;
         writeFileSync(temporary, script.createCachedData());
         renameSync(temporary, cachePath);
+        // The caches of builds this bundle replaced are of no use any more.
+        const own = basename(bundle) + '.';
+        for (const name of readdirSync(dirname(bundle))) {
+          if (name.startsWith(own) && name.endsWith('.v8cache') && !name.startsWith(own + PAYLOAD_KEY + '.'))
+            rmSync(join(dirname(bundle), name), { force: true });
+        }
       } catch {
         // A read-only install: every start compiles, as without a cache.
       }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   chmodSync,
   copyFileSync,
@@ -12,6 +13,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { brotliCompressSync, brotliDecompressSync } from 'node:zlib';
 import { BUNDLE, runBundle } from '../helpers/cli.ts';
 
 const { version } = JSON.parse(
@@ -93,8 +95,9 @@ test("the payload's V8 code cache is written beside the bundle, and a stale or u
   const cache = () => readdirSync(dir).filter((f) => f.endsWith('.v8cache'));
 
   assert.equal(schema().status, 0);
-  const [file] = cache();
-  assert.equal(file, `meshvisor.mjs.${process.version}-${process.arch}.v8cache`);
+  const file = cache()[0] ?? '';
+  assert.match(file, /^meshvisor\.mjs\.[0-9a-f]{12}\.v[\d.]+-\w+\.v8cache$/);
+  assert.ok(file.endsWith(`.${process.version}-${process.arch}.v8cache`));
   const made = readFileSync(join(dir, file));
   assert.ok(made.length > 1000);
 
@@ -110,7 +113,7 @@ test("the payload's V8 code cache is written beside the bundle, and a stale or u
   assert.equal(executed.status, 0, executed.stderr);
   assert.equal(executed.stderr, '', 'no V8 warning about the flags');
   const flagged = cache().find((f) => f !== file);
-  assert.match(flagged ?? '', /^meshvisor\.mjs\.v[\d.]+-\w+-[0-9a-f]{8}\.v8cache$/);
+  assert.match(flagged ?? '', /^meshvisor\.mjs\.[0-9a-f]{12}\.v[\d.]+-\w+-[0-9a-f]{8}\.v8cache$/);
   assert.deepEqual(readFileSync(join(dir, file)), plain);
   rmSync(join(dir, flagged!));
 
@@ -124,4 +127,41 @@ test("the payload's V8 code cache is written beside the bundle, and a stale or u
   );
   assert.equal(readOnly.status, 0, readOnly.stderr);
   assert.deepEqual(cache(), []);
+});
+
+test("a bundle replaced by another build of the same length never runs the old build's code cache", (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mv-cache-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const bundle = join(dir, 'meshvisor.mjs');
+  const description = () => {
+    const r = spawnSync(process.execPath, [bundle, 'schema'], { encoding: 'utf8' });
+    return (JSON.parse(r.stdout) as { properties: { $schema: { description: string } } }).properties
+      .$schema.description;
+  };
+  const caches = () => readdirSync(dir).filter((f) => f.endsWith('.v8cache'));
+
+  copyFileSync(BUNDLE, bundle);
+  assert.equal(description(), 'Ignored; lets editors find this schema.');
+  const first = caches()[0] ?? '';
+  const [, oldKey] = /^meshvisor\.mjs\.([0-9a-f]{12})\./.exec(first) ?? [];
+
+  // Another build whose payload is exactly as long (V8 checks a cache against that alone): one
+  // text the payload's top-level code holds (and so its cache) changed, and the payload's key
+  // with it, as a rebuild makes it.
+  const text = readFileSync(BUNDLE, 'utf8');
+  const [, base64] = /PAYLOAD = "([A-Za-z0-9+/=]+)"/.exec(text) ?? [];
+  const source = brotliDecompressSync(Buffer.from(base64!, 'base64')).toString();
+  const changed = source.replace('Ignored; lets editors', 'IGNORED; lets editors');
+  assert.equal(changed.length, source.length);
+  assert.notEqual(changed, source);
+  const key = createHash('sha256').update(changed).digest('hex').slice(0, 12);
+  writeFileSync(
+    bundle,
+    text
+      .replace(base64!, brotliCompressSync(changed).toString('base64'))
+      .replaceAll(`"${oldKey!}"`, `"${key}"`),
+  );
+  assert.equal(description(), 'IGNORED; lets editors find this schema.', "the new build's code");
+  assert.equal(caches().length, 1, "the old build's cache is gone");
+  assert.notEqual(caches()[0], first);
 });
