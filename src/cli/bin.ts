@@ -1,6 +1,6 @@
 // The executable's entry (dist/meshvisor.mjs). Kept apart from main() so tests can call main().
 import { main } from './main.ts';
-import { ExitCode } from './exit-codes.ts';
+import { ExitCode } from '../exit.ts';
 
 // `meshvisor render | head`: a reader that stops early is not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

@@ -2,8 +2,8 @@
 // (docs/doctor.md). Exit 0 when no check failed, 1 when one did, 78 when the spec is invalid.
 // Starts no program but `consul version` and `envoy --version`.
 import { doctorJsonSchema, formatReport, runDoctor } from '../doctor/index.ts';
-import { ExitCode } from './exit-codes.ts';
-import type { CommandValues } from './main.ts';
+import { ExitCode } from '../exit.ts';
+import type { CommandValues } from './command.ts';
 
 export default async function doctor(values: CommandValues): Promise<number> {
   if (values['json-schema']) {

@@ -1,17 +1,17 @@
 // meshvisor's entrypoint: argv -> one command. Only this file and node:util load up front, so
 // `meshvisor --version` costs about a bare `node -e 0`; each command imports what it needs.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { CliError, ExitCode } from './exit-codes.ts';
+import { ExitError, ExitCode } from '../exit.ts';
 import { VERSION } from '../version.ts';
+import type { Command, CommandValues } from './command.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
-export type CommandValues = Record<string, string | boolean | undefined>;
 
 interface CommandDef {
   summary: string;
   usage: string;
   options: Options;
-  load: () => Promise<{ default: (values: CommandValues) => Promise<number> }>;
+  load: () => Promise<{ default: Command }>;
 }
 
 const specOption: Options = {
@@ -113,7 +113,7 @@ export async function main(argv: string[]): Promise<number> {
     const { default: runCommand } = await command.load();
     return await runCommand(values);
   } catch (err) {
-    if (err instanceof CliError) {
+    if (err instanceof ExitError) {
       process.stderr.write(`meshvisor ${name}: ${err.message}\n`);
       return err.exitCode;
     }

@@ -1,8 +1,8 @@
 // `meshvisor reload [--url URL]`: asks a running node to re-read its spec (what SIGHUP does),
 // through its status endpoint, and prints how the reload ended. Light like `status`: only
 // node:http is loaded.
-import { CliError, ExitCode } from './exit-codes.ts';
-import type { CommandValues } from './main.ts';
+import { ExitError, ExitCode } from '../exit.ts';
+import type { CommandValues } from './command.ts';
 import { call, clean, isRecord, parseJson, statusUrl } from './status.ts';
 
 /** A reload may wait for new sidecars to be ready: up to the node's readySeconds (120 s max). */
@@ -13,7 +13,7 @@ export default async function reload(values: CommandValues): Promise<number> {
   const answer = await call(base, '/reload', { method: 'POST', timeoutMs: RELOAD_TIMEOUT_MS });
   const doc = parseJson(answer.body);
   if (!isRecord(doc) || typeof doc.result !== 'string') {
-    throw new CliError(
+    throw new ExitError(
       `${base}/reload answered HTTP ${answer.code} without a reload result; is this meshvisor?`,
       ExitCode.failed,
     );

@@ -5,8 +5,8 @@ import { AddressError, discoverAddress } from '../net/index.ts';
 import { renderNode, writeRenderedFiles } from '../render/index.ts';
 import { IPV4_PATTERN } from '../spec/fields.ts';
 import type { NodeSpec } from '../spec/index.ts';
-import { CliError, ExitCode } from './exit-codes.ts';
-import type { CommandValues } from './main.ts';
+import { ExitError, ExitCode } from '../exit.ts';
+import type { CommandValues } from './command.ts';
 import { loadSpecForCli } from './spec-source.ts';
 
 export default async function render(values: CommandValues): Promise<number> {
@@ -30,7 +30,7 @@ export default async function render(values: CommandValues): Promise<number> {
 async function nodeAddress(spec: NodeSpec, flag: string | boolean | undefined): Promise<string> {
   if (typeof flag === 'string') {
     if (!IPV4_PATTERN.test(flag) || flag === '0.0.0.0') {
-      throw new CliError(
+      throw new ExitError(
         `--address must be the node's IPv4 address, not "${flag}"`,
         ExitCode.usage,
       );
@@ -42,6 +42,6 @@ async function nodeAddress(spec: NodeSpec, flag: string | boolean | undefined): 
   } catch (err) {
     if (!(err instanceof AddressError)) throw err;
     const code = err.kind === 'config' ? ExitCode.config : ExitCode.unavailable;
-    throw new CliError(`address: ${err.message} (or pass --address IP)`, code);
+    throw new ExitError(`address: ${err.message} (or pass --address IP)`, code);
   }
 }

@@ -1,7 +1,7 @@
-import type { CommandValues } from './main.ts';
+import type { CommandValues } from './command.ts';
 import { loadSpecForCli } from './spec-source.ts';
 import { createLogger } from '../log.ts';
-import { runNode } from '../node.ts';
+import { runNode } from '../node/index.ts';
 import { loadSpec } from '../spec/index.ts';
 import { warnIfPid1WithoutInit } from '../supervise/index.ts';
 

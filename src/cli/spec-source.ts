@@ -1,7 +1,7 @@
 // The node spec for validate, render and run: from -c FILE or the environment, every problem
 // printed to stderr as `path: message` before the command ends with exit code 78.
 import { loadSpec, SpecError, type NodeSpec } from '../spec/index.ts';
-import { CliError, ExitCode } from './exit-codes.ts';
+import { ExitError, ExitCode } from '../exit.ts';
 
 export async function loadSpecForCli(
   values: { config?: string | boolean | undefined },
@@ -14,7 +14,7 @@ export async function loadSpecForCli(
     if (!(err instanceof SpecError)) throw err;
     process.stderr.write(err.problems.map((p) => `${p.path}: ${p.message}\n`).join(''));
     const count = err.problems.length;
-    throw new CliError(
+    throw new ExitError(
       `the node spec has ${count} problem${count === 1 ? '' : 's'}`,
       ExitCode.config,
     );

@@ -3,8 +3,8 @@
 // would pull in undici, about 70 ms more per run on these machines (bench/status-cli.mjs).
 import { request } from 'node:http';
 import type { NodeStatus } from '../status/model.ts';
-import { CliError, ExitCode } from './exit-codes.ts';
-import type { CommandValues } from './main.ts';
+import { ExitError, ExitCode } from '../exit.ts';
+import type { CommandValues } from './command.ts';
 
 const DEFAULT_URL = 'http://127.0.0.1:9555';
 /** Docker's default HEALTHCHECK timeout is 30 s; answer well inside it, and inside ECS's 5 s. */
@@ -46,7 +46,7 @@ async function showStatus(base: string, json: boolean): Promise<number> {
   if (answer.code !== 200) throw notMeshvisor(base, '/status', answer.code);
   const doc = parseJson(answer.body);
   if (!isNodeStatus(doc)) {
-    throw new CliError(`${base}/status did not answer with a meshvisor status`, ExitCode.failed);
+    throw new ExitError(`${base}/status did not answer with a meshvisor status`, ExitCode.failed);
   }
   process.stdout.write(json ? JSON.stringify(doc, null, 2) + '\n' : formatStatus(doc, Date.now()));
   return ExitCode.ok;
@@ -66,10 +66,13 @@ function baseUrl(raw: string): string {
   try {
     url = new URL(withScheme);
   } catch {
-    throw new CliError(`bad --url "${raw}": expected http://HOST:PORT`, ExitCode.usage);
+    throw new ExitError(`bad --url "${raw}": expected http://HOST:PORT`, ExitCode.usage);
   }
   if (url.protocol !== 'http:') {
-    throw new CliError(`bad --url "${raw}": the status endpoint speaks plain http`, ExitCode.usage);
+    throw new ExitError(
+      `bad --url "${raw}": the status endpoint speaks plain http`,
+      ExitCode.usage,
+    );
   }
   return url.href.replace(/\/+$/, '');
 }
@@ -83,7 +86,7 @@ function get(base: string, path: string): Promise<Answer> {
   return call(base, path, { method: 'GET', timeoutMs: TIMEOUT_MS });
 }
 
-/** One exchange with the endpoint under one deadline; network failures become a CliError. */
+/** One exchange with the endpoint under one deadline; network failures become a ExitError. */
 export function call(
   base: string,
   path: string,
@@ -92,7 +95,7 @@ export function call(
   return new Promise((resolve, reject) => {
     const fail = (err: NodeJS.ErrnoException) =>
       reject(
-        new CliError(`cannot reach ${base}: ${networkReason(err, timeoutMs)}`, ExitCode.failed),
+        new ExitError(`cannot reach ${base}: ${networkReason(err, timeoutMs)}`, ExitCode.failed),
       );
     const req = request(base + path, { method, headers: { Accept: 'application/json' } }, (res) => {
       const chunks: Buffer[] = [];
@@ -144,8 +147,8 @@ function networkReason(err: NodeJS.ErrnoException, timeoutMs: number): string {
   }
 }
 
-function notMeshvisor(base: string, path: string, code: number): CliError {
-  return new CliError(
+function notMeshvisor(base: string, path: string, code: number): ExitError {
+  return new ExitError(
     `${base}${path} answered HTTP ${code}; is this a meshvisor status endpoint?`,
     ExitCode.failed,
   );

@@ -1,6 +1,6 @@
 // `meshvisor validate [-c FILE]`: every problem as `path: message` (exit 78), or a one-line summary.
-import { ExitCode } from './exit-codes.ts';
-import type { CommandValues } from './main.ts';
+import { ExitCode } from '../exit.ts';
+import type { CommandValues } from './command.ts';
 import { loadSpecForCli } from './spec-source.ts';
 
 export default async function validate(values: CommandValues): Promise<number> {

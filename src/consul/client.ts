@@ -87,6 +87,9 @@ const SelfSchema = z.looseObject({
 });
 export type AgentSelf = z.infer<typeof SelfSchema>;
 
+/** The agent API as the rest of meshvisor uses it: ConsulClient's public calls (a test fakes it). */
+export type ConsulApi = { [K in keyof ConsulClient]: ConsulClient[K] };
+
 export class ConsulClient {
   readonly httpAddr: string;
   private readonly token: string | undefined;

@@ -1,14 +1,15 @@
 // Writing config entries idempotently: read, compare, write only when different, with a
 // check-and-set on the index we read so two nodes writing the same entry converge instead of
 // overwriting each other (contract §5: cas=0 creates only; a CAS miss answers `false`).
-import { ConsulError, type ConsulClient, type StoredConfigEntry } from './client.ts';
+import { ConsulError, type ConsulApi, type StoredConfigEntry } from './client.ts';
+import { entryWriteRight, ruleText, TOKEN_SOURCES } from './rights.ts';
 import { NotYet, pollUntil, type PollOptions } from './poll.ts';
 
 export type ConfigEntryBody = { Kind: string; Name: string } & Record<string, unknown>;
 export type ConfigEntryOutcome = 'written' | 'unchanged';
 
 export async function applyConfigEntry(
-  client: ConsulClient,
+  client: ConsulApi,
   entry: ConfigEntryBody,
   options: Omit<PollOptions, 'hint'>,
 ): Promise<ConfigEntryOutcome> {
@@ -24,7 +25,7 @@ export async function applyConfigEntry(
       } catch (err) {
         if (err instanceof ConsulError && err.status === 403) {
           throw new ConsulError(
-            `${label} denied by Consul's ACLs: ${err.message}; the meshvisor token (consul.acl.tokens.meshvisor, else tokens.agent) needs ${permissionToWrite(entry)} (docs/acl.md)`,
+            `${label} denied by Consul's ACLs: ${err.message}; ${TOKEN_SOURCES.meshvisor} needs ${ruleText(entryWriteRight(entry))} (docs/acl.md)`,
             403,
             false,
           );
@@ -37,21 +38,6 @@ export async function applyConfigEntry(
     },
     { ...options, hint: `that the servers have a leader; the entry ${label}` },
   );
-}
-
-/** What Consul 1.10 demands to write an entry (recording 11, f-limited-tokens/matrix.summary.json). */
-export function permissionToWrite(entry: ConfigEntryBody): string {
-  switch (entry.Kind) {
-    case 'proxy-defaults':
-    case 'ingress-gateway':
-    case 'terminating-gateway':
-    case 'mesh':
-      return 'operator = "write"';
-    case 'service-intentions':
-      return `intentions = "write" on service "${entry.Name}"`;
-    default:
-      return `service "${entry.Name}" write`;
-  }
 }
 
 /**

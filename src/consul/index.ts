@@ -1,5 +1,5 @@
 export { ConsulClient, ConsulError } from './client.ts';
-export type { AgentService, AgentSelf, Member, ConsulClientOptions } from './client.ts';
+export type { ConsulApi, AgentService, AgentSelf, Member, ConsulClientOptions } from './client.ts';
 export { pollUntil, LogWake, NotYet, StageError, isRetryable } from './poll.ts';
 export type { PollOptions, Waker } from './poll.ts';
 export { READINESS_STAGES, StageMemory } from './readiness.ts';
@@ -8,3 +8,5 @@ export { applyConfigEntry, entryMatches } from './config-entries.ts';
 export type { ConfigEntryBody, ConfigEntryOutcome } from './config-entries.ts';
 export { answeringJoinEntries, parseJoinEntry, serfLanPort } from './join.ts';
 export type { JoinTarget } from './join.ts';
+export { entryWriteRight, proxyTokenHint, ruleText, tokenNeeds, TOKEN_SOURCES } from './rights.ts';
+export type { Grant, Right, TokenNeed } from './rights.ts';

@@ -1,7 +1,8 @@
 // The readiness stages of a Consul agent, in order. Each is a condition read over the HTTP
 // API, polled instead of slept on (the original setup slept 30 s and hoped).
-import { ConsulError, type ConsulClient } from './client.ts';
+import { ConsulError, type ConsulApi } from './client.ts';
 import { NotYet } from './poll.ts';
+import { TOKEN_SOURCES } from './rights.ts';
 
 export interface ReadinessTarget {
   nodeName: string;
@@ -35,7 +36,7 @@ export interface ReadinessStage {
   name: 'http-up' | 'leader-known' | 'services-registered' | 'node-synced';
   /** What a person should look at when the stage never completes. */
   hint: (target: ReadinessTarget) => string;
-  check: (client: ConsulClient, target: ReadinessTarget, memory: StageMemory) => Promise<void>;
+  check: (client: ConsulApi, target: ReadinessTarget, memory: StageMemory) => Promise<void>;
   /**
    * The poll's backoff ceiling when the check asks only the local agent: no server load to
    * spread, and a 1 s ceiling would see an agent that answers after ~0.1 s hundreds of ms late.
@@ -57,9 +58,8 @@ const LOCAL_POLL_CEILING_MS = 50;
  */
 const TOKEN_RESOLUTION_GRACE_MS = 3000;
 
-const API_TOKEN = 'the meshvisor token (consul.acl.tokens.meshvisor, else tokens.agent)';
-const SERVICE_TOKEN =
-  'the token it registers with (services[].token, else consul.acl.tokens.service, else the meshvisor token)';
+const API_TOKEN = TOKEN_SOURCES.meshvisor;
+const SERVICE_TOKEN = TOKEN_SOURCES.service;
 
 export const READINESS_STAGES: readonly ReadinessStage[] = [
   {
@@ -163,7 +163,7 @@ export const READINESS_STAGES: readonly ReadinessStage[] = [
  * the 403 has outlasted that window (a real denial); throws NotYet while it may still heal.
  */
 async function aclNotYet(
-  client: ConsulClient,
+  client: ConsulApi,
   denied: ConsulError,
   memory: StageMemory,
 ): Promise<void> {

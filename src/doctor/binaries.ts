@@ -3,8 +3,9 @@
 // they print a version and exit; the node's programs (`consul agent`, `consul connect ...`) are
 // never started.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { needsEnvoy } from '../envoy/index.ts';
 import { findExecutable } from '../supervise/index.ts';
-import { secretValues, type NodeSpec } from '../spec/index.ts';
+import { secretVariables, type NodeSpec } from '../spec/index.ts';
 import type { CheckResult } from './check.ts';
 import { compareLines, ENVOY_CHECK_SINCE, ENVOY_LINES_BY_CONSUL, line } from './matrix.ts';
 
@@ -23,27 +24,10 @@ export interface BinaryCheck {
   info: BinaryInfo;
 }
 
-/** Whether this spec runs Envoy: every gateway does, and sidecars in proxy.mode envoy. */
-export function needsEnvoy(spec: NodeSpec): boolean {
-  return (
-    spec.gateways.length > 0 ||
-    (spec.proxy.mode === 'envoy' && spec.services.some((s) => s.sidecar))
-  );
-}
-
-/**
- * The environment of a version query: ours less every variable carrying one of the spec's
- * secrets, and less CONSUL_HTTP_TOKEN (the rule `run` applies to its children).
- */
+/** The environment of a version query: ours less what `run` keeps from its children. */
 export function versionQueryEnv(spec: NodeSpec, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const secrets = secretValues(spec);
-  return Object.fromEntries(
-    Object.entries(env).filter(
-      ([name, value]) =>
-        name !== 'CONSUL_HTTP_TOKEN' &&
-        !(value !== undefined && secrets.some((secret) => value.includes(secret))),
-    ),
-  );
+  const dropped = new Set(secretVariables(spec, env));
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !dropped.has(name)));
 }
 
 interface QueryOutcome {

@@ -12,14 +12,8 @@ import {
   type TracedSpec,
 } from '../spec/index.ts';
 import { VERSION } from '../version.ts';
-import {
-  aclAgent,
-  checkAclAgreement,
-  checkAclOff,
-  checkToken,
-  tokenNeeds,
-  type resolveToken,
-} from './acl.ts';
+import { aclAgent, checkAclAgreement, checkAclOff, checkToken, type resolveToken } from './acl.ts';
+import { tokenNeeds } from '../consul/rights.ts';
 import { checkAddress, localAddresses } from './address.ts';
 import { checkConsulBinary, checkEnvoyBinary, checkPair, type AgentSupport } from './binaries.ts';
 import { plural, timed } from './check.ts';

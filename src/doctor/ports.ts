@@ -2,6 +2,7 @@
 // endpoint, Consul's (HTTP, gRPC, DNS, serf, server RPC), every Envoy admin port, the sidecar
 // range, the upstream listeners and the gateway listeners. Each is bound and released at once.
 import { LISTEN_PATTERN } from '../spec/fields.ts';
+import { envoyAdminPorts } from '../envoy/index.ts';
 import type { NodeSpec } from '../spec/index.ts';
 import { worst, plural, type CheckResult } from './check.ts';
 import { compareLines } from './matrix.ts';
@@ -170,22 +171,17 @@ export function portGroups({ spec, address, consulLine }: PortsInput): PortGroup
   }
   groups.push(consul);
 
-  // Envoy admin ports: sidecars (mode envoy), then gateways, as planProxies assigns them.
-  const envoys = [
-    ...(spec.proxy.mode === 'envoy'
-      ? spec.services.filter((s) => s.sidecar).map((s) => `sidecar:${s.id}`)
-      : []),
-    ...spec.gateways.map((g) => `gateway:${g.name}`),
-  ];
+  // Envoy admin ports, as `run` assigns them.
+  const envoys = envoyAdminPorts(spec);
   if (envoys.length > 0) {
     groups.push({
       id: 'ports.envoy-admin',
       title: 'Envoy admin ports',
-      binds: envoys.map((name, i) => ({
+      binds: envoys.map(({ name, port }, i) => ({
         what: `admin of ${name}`,
         field: `proxy.adminPortBase + ${i}`,
         host: '127.0.0.1',
-        port: spec.proxy.adminPortBase + i,
+        port,
         protocol: 'tcp' as const,
       })),
       unknown: [],

@@ -1,6 +1,7 @@
 // The command line of each proxy program: one `consul connect envoy` per sidecar and per
 // gateway, each with its own admin port (the original setup let every sidecar take Envoy's
 // default 127.0.0.1:19000, and the second one died with EADDRINUSE).
+import type { NodeSpec } from '../spec/index.ts';
 
 export interface ProxyPlanInput {
   address: string;
@@ -51,19 +52,18 @@ export function planProxies(input: ProxyPlanInput): ProxyPlan[] {
     '--drain-time-s',
     String(input.drainSeconds),
   ];
-  const held = input.heldAdminPorts ?? new Map<string, number>();
-  const taken = new Set(held.values());
-  let nextAdminPort = input.adminPortBase;
-  const adminPortOf = (name: string): number => {
-    const kept = held.get(name);
-    if (kept !== undefined) return kept;
-    while (taken.has(nextAdminPort)) nextAdminPort++;
-    taken.add(nextAdminPort);
-    return nextAdminPort++;
-  };
+  const adminPorts = assignAdminPorts(
+    [
+      ...(input.mode === 'envoy' ? input.sidecars.map((s) => sidecarName(s.serviceId)) : []),
+      ...input.gateways.map((g) => gatewayName(g.name)),
+    ],
+    input.adminPortBase,
+    input.heldAdminPorts,
+  );
+  const adminPortOf = (name: string): number => adminPorts.get(name)!;
 
   const sidecars = input.sidecars.map(({ serviceId, token }): ProxyPlan => {
-    const name = `sidecar:${serviceId}`;
+    const name = sidecarName(serviceId);
     if (input.mode === 'builtin') {
       return {
         name,
@@ -94,7 +94,7 @@ export function planProxies(input: ProxyPlanInput): ProxyPlan[] {
 
   // Gateways always run Envoy: the built-in proxy cannot be a gateway.
   const gateways = input.gateways.map((gateway): ProxyPlan => {
-    const name = `gateway:${gateway.name}`;
+    const name = gatewayName(gateway.name);
     const adminPort = adminPortOf(name);
     return {
       name,
@@ -116,4 +116,55 @@ export function planProxies(input: ProxyPlanInput): ProxyPlan[] {
     };
   });
   return [...sidecars, ...gateways];
+}
+
+/** The parts of a spec that say which proxies run. */
+type ProxySpec = Pick<NodeSpec, 'proxy' | 'services' | 'gateways'>;
+
+const sidecarName = (serviceId: string) => `sidecar:${serviceId}`;
+const gatewayName = (name: string) => `gateway:${name}`;
+
+/**
+ * Admin ports by program name, in order: a held port stays where it is, every other program
+ * takes the lowest free port from `base` up.
+ */
+function assignAdminPorts(
+  names: readonly string[],
+  base: number,
+  held: ReadonlyMap<string, number> = new Map(),
+): Map<string, number> {
+  const taken = new Set(held.values());
+  const ports = new Map<string, number>();
+  let next = base;
+  for (const name of names) {
+    let port = held.get(name);
+    if (port === undefined) {
+      while (taken.has(next)) next++;
+      port = next++;
+      taken.add(port);
+    }
+    ports.set(name, port);
+  }
+  return ports;
+}
+
+/** The Envoy programs a spec runs, in admin-port order: sidecars (proxy.mode envoy), then gateways. */
+export function envoyProgramNames(spec: ProxySpec): string[] {
+  return [
+    ...(spec.proxy.mode === 'envoy'
+      ? spec.services.filter((s) => s.sidecar).map((s) => sidecarName(s.id))
+      : []),
+    ...spec.gateways.map((g) => gatewayName(g.name)),
+  ];
+}
+
+/** True when the spec runs Envoy: every gateway does, and sidecars in proxy.mode envoy. */
+export function needsEnvoy(spec: ProxySpec): boolean {
+  return envoyProgramNames(spec).length > 0;
+}
+
+/** Each Envoy's admin port when the node starts with `spec` (what `run` binds, as planProxies). */
+export function envoyAdminPorts(spec: ProxySpec): { name: string; port: number }[] {
+  const ports = assignAdminPorts(envoyProgramNames(spec), spec.proxy.adminPortBase);
+  return [...ports].map(([name, port]) => ({ name, port }));
 }

@@ -1,3 +1,3 @@
 export { EnvoyAdmin } from './admin.ts';
-export { planProxies } from './commands.ts';
+export { envoyAdminPorts, envoyProgramNames, needsEnvoy, planProxies } from './commands.ts';
 export type { ProxyPlan, ProxyPlanInput } from './commands.ts';

@@ -29,4 +29,4 @@ export {
 export type { InterpolationReference, VariableUse } from './interpolate.ts';
 export { SpecError, type SpecProblem } from './errors.ts';
 export { AGENT_KEYS_SET_BY_SPEC, formatPath } from './rules.ts';
-export { apiToken, gatewayToken, secretValues, serviceToken } from './tokens.ts';
+export { apiToken, gatewayToken, secretValues, secretVariables, serviceToken } from './tokens.ts';

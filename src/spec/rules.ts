@@ -2,6 +2,7 @@
 // or Envoy refuses to start, or starts and silently does the wrong thing.
 import type { z } from 'zod';
 import { listenPort } from './fields.ts';
+import { envoyAdminPorts } from '../envoy/index.ts';
 import type { ParsedNodeSpec } from './schema.ts';
 
 type Path = (string | number)[];
@@ -185,15 +186,9 @@ function checkPorts(spec: ParsedNodeSpec, problem: Report): void {
       );
     });
   });
-  const envoys = [
-    ...(spec.proxy.mode === 'envoy'
-      ? spec.services.filter((s) => s.sidecar).map((s) => `sidecar:${s.id}`)
-      : []),
-    ...spec.gateways.map((g) => `gateway:${g.name}`),
-  ];
-  envoys.forEach((name, i) => {
+  envoyAdminPorts(spec).forEach(({ name, port }, i) => {
     claim(
-      spec.proxy.adminPortBase + i,
+      port,
       ['proxy', 'adminPortBase'],
       `the Envoy admin port of ${name} (adminPortBase + ${i})`,
     );

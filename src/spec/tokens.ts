@@ -34,3 +34,20 @@ export function secretValues(spec: NodeSpec): string[] {
   ];
   return [...new Set(values.filter((v): v is string => typeof v === 'string' && v !== ''))];
 }
+
+/**
+ * The variables of `env` no child may inherit: each one carrying a secret of the spec (one that
+ * fed `${...}` in a secret field, an inline MESHVISOR_CONFIG_JSON), and CONSUL_HTTP_TOKEN (a
+ * proxy gets exactly its own token). `run` removes them from its children, `doctor` from the
+ * binaries it asks for their version.
+ */
+export function secretVariables(spec: NodeSpec, env: NodeJS.ProcessEnv): string[] {
+  const secrets = secretValues(spec);
+  return Object.entries(env)
+    .filter(
+      ([name, value]) =>
+        name === 'CONSUL_HTTP_TOKEN' ||
+        (value !== undefined && secrets.some((secret) => value.includes(secret))),
+    )
+    .map(([name]) => name);
+}

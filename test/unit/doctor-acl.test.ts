@@ -5,14 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  checkAclAgreement,
-  checkAclOff,
-  checkToken,
-  ruleText,
-  tokenNeeds,
-  type TokenNeed,
-} from '../../src/doctor/acl.ts';
+import { checkAclAgreement, checkAclOff, checkToken } from '../../src/doctor/acl.ts';
+import { ruleText, tokenNeeds, type TokenNeed } from '../../src/consul/rights.ts';
 import type { AgentProbe } from '../../src/doctor/consul-api.ts';
 import { parseSpec } from '../../src/spec/index.ts';
 

@@ -1,7 +1,7 @@
 // The node's plan and what a reload changes: pure functions of two specs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { diffPlans, planNode, refusedChanges } from '../../src/node-plan.ts';
+import { diffPlans, planNode, refusedChanges } from '../../src/node/plan.ts';
 import { parseSpec, type NodeSpecInput } from '../../src/spec/index.ts';
 
 const base: NodeSpecInput = {

@@ -8,9 +8,9 @@ import type {
   ProgramStatus,
   ReloadStatus,
   StageStatus,
-} from './status/model.ts';
-import type { ProgramSnapshot } from './supervise/index.ts';
-import { VERSION } from './version.ts';
+} from '../status/model.ts';
+import type { ProgramSnapshot } from '../supervise/index.ts';
+import { VERSION } from '../version.ts';
 
 export interface NodeIdentity {
   node: string;

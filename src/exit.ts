@@ -14,16 +14,19 @@ export const ExitCode = {
 
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
-const CLI_ERROR = Symbol.for('meshvisor.CliError');
+const EXIT_ERROR = Symbol.for('meshvisor.ExitError');
 
-/** An error that ends a command with a given exit code and a one-line message, no stack trace. */
-export class CliError extends Error {
-  readonly [CLI_ERROR] = true;
+/**
+ * An error that ends a command (or a node's life) with a given exit code and a one-line message,
+ * no stack trace. The core throws it; the CLI prints it.
+ */
+export class ExitError extends Error {
+  readonly [EXIT_ERROR] = true;
 
   // The bundle holds two copies of this class (the entry and the lazily loaded commands,
   // scripts/build.mjs): instanceof goes by the brand, not by identity.
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === 'object' && value !== null && CLI_ERROR in value;
+    return typeof value === 'object' && value !== null && EXIT_ERROR in value;
   }
 
   constructor(
@@ -31,6 +34,6 @@ export class CliError extends Error {
     readonly exitCode: ExitCode,
   ) {
     super(message);
-    this.name = 'CliError';
+    this.name = 'ExitError';
   }
 }

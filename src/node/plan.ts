@@ -2,10 +2,10 @@
 // programs, the services the agent must hold and the stages READY requires. A reload plans the
 // new spec and applies the difference between the two plans (diffPlans), so start-up and
 // reload read the spec the same way.
-import { planProxies, type ProxyPlan } from './envoy/index.ts';
-import { renderNode, type ConfigEntry, type RenderedNode } from './render/index.ts';
-import { gatewayToken, serviceToken, type NodeSpec } from './spec/index.ts';
-import { READINESS_STAGES } from './consul/index.ts';
+import { planProxies, type ProxyPlan } from '../envoy/index.ts';
+import { renderNode, type ConfigEntry, type RenderedNode } from '../render/index.ts';
+import { gatewayToken, secretVariables, serviceToken, type NodeSpec } from '../spec/index.ts';
+import { READINESS_STAGES } from '../consul/index.ts';
 
 export interface NodePlan {
   spec: NodeSpec;
@@ -15,6 +15,8 @@ export interface NodePlan {
   serviceIds: string[];
   /** The stages READY requires, in order. */
   requiredStages: string[];
+  /** What children inherit over meshvisor's environment: every secret-carrying variable removed. */
+  childEnv: Record<string, undefined>;
   /** 12 hex digits that tell the spec a node runs from another, without showing it (specLabel). */
   hash: string;
 }
@@ -22,7 +24,12 @@ export interface NodePlan {
 export function planNode(
   spec: NodeSpec,
   address: string,
-  options: { envoyBinaryPath?: string; heldAdminPorts?: ReadonlyMap<string, number> } = {},
+  options: {
+    envoyBinaryPath?: string;
+    heldAdminPorts?: ReadonlyMap<string, number>;
+    /** The environment children would inherit (meshvisor's own). */
+    env?: NodeJS.ProcessEnv;
+  } = {},
 ): NodePlan {
   const rendered = renderNode(spec, address);
   const proxies = planProxies({
@@ -52,6 +59,9 @@ export function planNode(
       ...(rendered.configEntries.length > 0 ? ['config-entries'] : []),
       ...(proxies.length > 0 ? ['proxies-ready'] : []),
     ],
+    childEnv: Object.fromEntries(
+      secretVariables(spec, options.env ?? process.env).map((name) => [name, undefined]),
+    ),
     hash: specLabel(JSON.stringify(spec)),
   };
 }
@@ -75,14 +85,6 @@ function specLabel(text: string): string {
   b = Math.imul(b ^ (b >>> 16), 0x85ebca6b) ^ Math.imul(a ^ (a >>> 13), 0xc2b2ae35);
   const hex = (n: number, digits: number) => (n >>> 0).toString(16).padStart(8, '0').slice(-digits);
   return hex(b, 4) + hex(a, 8);
-}
-
-/** True when the spec runs Envoy (sidecars in envoy mode, or any gateway). */
-export function needsEnvoy(spec: NodeSpec): boolean {
-  return (
-    spec.gateways.length > 0 ||
-    (spec.proxy.mode === 'envoy' && spec.services.some((s) => s.sidecar))
-  );
 }
 
 /**
@@ -120,6 +122,8 @@ export interface PlanChanges {
   entries: ConfigEntry[];
   /** The agent's config file changes: the agent reloads it (services, checks, tokens). */
   agentConfig: boolean;
+  /** The timeouts that change (`timeouts.stopSeconds`...): read by the programs when used. */
+  timeouts: string[];
 }
 
 export function diffPlans(current: NodePlan, next: NodePlan): PlanChanges {
@@ -149,6 +153,7 @@ export function diffPlans(current: NodePlan, next: NodePlan): PlanChanges {
       (e) => !same(currentEntries.get(`${e.Kind}/${e.Name}`), e),
     ),
     agentConfig: !same(current.rendered.files[0], next.rendered.files[0]),
+    timeouts: changedPaths(current.spec.timeouts, next.spec.timeouts, 'timeouts'),
   };
 }
 
@@ -157,7 +162,8 @@ export function isEmpty(changes: PlanChanges): boolean {
     changes.stopProxies.length === 0 &&
     changes.startProxies.length === 0 &&
     changes.entries.length === 0 &&
-    !changes.agentConfig
+    !changes.agentConfig &&
+    changes.timeouts.length === 0
   );
 }
 
