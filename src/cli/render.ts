@@ -3,7 +3,7 @@
 import { resolve } from 'node:path';
 import { AddressError, discoverAddress } from '../net/index.ts';
 import { renderNode, writeRenderedFiles } from '../render/index.ts';
-import { IPV4_PATTERN } from '../spec/fields.ts';
+import { IPV4_PATTERN } from '../spec/index.ts';
 import type { NodeSpec } from '../spec/index.ts';
 import { ExitError, ExitCode } from '../exit.ts';
 import type { CommandValues } from './command.ts';

@@ -2,11 +2,12 @@
 // It runs as the image's HEALTHCHECK every few seconds, so it loads only node:http: `fetch`
 // would pull in undici, about 70 ms more per run on these machines (bench/status-cli.mjs).
 import { request } from 'node:http';
+import { DEFAULT_STATUS_LISTEN, listenUrl } from '../spec/listen.ts';
 import type { NodeStatus } from '../status/model.ts';
 import { ExitError, ExitCode } from '../exit.ts';
 import type { CommandValues } from './command.ts';
 
-const DEFAULT_URL = 'http://127.0.0.1:9555';
+const DEFAULT_URL = listenUrl(DEFAULT_STATUS_LISTEN);
 /** Docker's default HEALTHCHECK timeout is 30 s; answer well inside it, and inside ECS's 5 s. */
 const TIMEOUT_MS = 3_000;
 /** A status document is a few KiB; anything far larger is not meshvisor answering. */

@@ -6,6 +6,7 @@ import { osInterfaces, type InterfaceReader } from '../net/index.ts';
 import {
   loadSpecTraced,
   describeSpecSource,
+  listenUrl,
   SpecError,
   secretValues,
   type NodeSpec,
@@ -229,11 +230,7 @@ async function runChecks(
 
 /** This node's status URL when it answers /healthz (the node is running), else null. */
 async function runningNode(spec: NodeSpec): Promise<string | null> {
-  const listen = spec.status.listen;
-  const host = listen.slice(0, listen.lastIndexOf(':'));
-  const port = listen.slice(listen.lastIndexOf(':') + 1);
-  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '[::]' ? '[::1]' : host;
-  const url = `http://${reachable}:${port}`;
+  const url = listenUrl(spec.status.listen);
   try {
     const answer = await httpRequest(`${url}/healthz`, { timeoutMs: 1000 });
     return answer.status === 200 && answer.body.trim() === 'ok' ? url : null;

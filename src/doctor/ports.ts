@@ -1,9 +1,8 @@
 // Ports this node's programs will bind, tried now on the addresses they will bind: the status
 // endpoint, Consul's (HTTP, gRPC, DNS, serf, server RPC), every Envoy admin port, the sidecar
 // range, the upstream listeners and the gateway listeners. Each is bound and released at once.
-import { LISTEN_PATTERN } from '../spec/fields.ts';
 import { envoyAdminPorts } from '../envoy/index.ts';
-import type { NodeSpec } from '../spec/index.ts';
+import { parseListenAddress, type NodeSpec } from '../spec/index.ts';
 import { worst, plural, type CheckResult } from './check.ts';
 import { compareLines } from './matrix.ts';
 import { canBind } from './probe.ts';
@@ -45,8 +44,7 @@ export function portGroups({ spec, address, consulLine }: PortsInput): PortGroup
   const noAddress = 'no node address (above)';
 
   // The status endpoint.
-  const listen = LISTEN_PATTERN.exec(spec.status.listen);
-  const statusHost = spec.status.listen.slice(0, spec.status.listen.lastIndexOf(':'));
+  const listen = parseListenAddress(spec.status.listen);
   groups.push({
     id: 'ports.status',
     title: 'status endpoint',
@@ -54,8 +52,8 @@ export function portGroups({ spec, address, consulLine }: PortsInput): PortGroup
       {
         what: 'status endpoint',
         field: 'status.listen',
-        host: statusHost.replace(/^\[|\]$/g, ''),
-        port: Number(listen?.[1]),
+        host: listen.host,
+        port: listen.port,
         protocol: 'tcp',
       },
     ],

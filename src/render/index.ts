@@ -1,7 +1,7 @@
 // Rendering a node: the agent config file, the config entries (as files and in write order),
 // and the agent's arguments. Pure: writeRenderedFiles does the writing.
 import { join } from 'node:path';
-import { IPV4_PATTERN } from '../spec/fields.ts';
+import { IPV4_PATTERN } from '../spec/index.ts';
 import type { NodeSpec } from '../spec/index.ts';
 import { renderAgentConfig } from './agent.ts';
 import { renderConfigEntries, type ConfigEntry } from './config-entries.ts';

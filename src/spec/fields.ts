@@ -1,6 +1,7 @@
 // Field-level schemas shared by the node spec: names, ports, durations, addresses.
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { IPV4_PATTERN, parseListenAddress } from './listen.ts';
 
 /**
  * A name Consul accepts as a service, node or gateway name and that is safe to put into the
@@ -28,26 +29,17 @@ export const duration = z
   .string()
   .regex(DURATION_PATTERN, 'must be a duration such as "5s", "1m" or "250ms"');
 
-const IPV4_OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
-export const IPV4_PATTERN = new RegExp(`^${IPV4_OCTET}(?:\\.${IPV4_OCTET}){3}$`);
-
 export const ipv4 = z.string().regex(IPV4_PATTERN, 'must be an IPv4 address such as 10.0.0.5');
 
-/** `HOST:PORT` with an IPv4, a hostname, or a bracketed IPv6 host. */
-export const LISTEN_PATTERN = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
-
-export const listenAddress = z
-  .string()
-  .regex(LISTEN_PATTERN, 'must be HOST:PORT, such as 127.0.0.1:9555')
-  .refine((value) => {
-    const p = Number(LISTEN_PATTERN.exec(value)?.[1]);
-    return p >= 1 && p <= 65535;
-  }, 'the port must be between 1 and 65535');
-
-/** The port of a value that passed `listenAddress`. */
-export function listenPort(value: string): number {
-  return Number(LISTEN_PATTERN.exec(value)?.[1]);
-}
+export const listenAddress = z.string().superRefine((value, ctx) => {
+  try {
+    if (parseListenAddress(value).port === 0) {
+      ctx.addIssue({ code: 'custom', message: 'the port must be between 1 and 65535' });
+    }
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+});
 
 /** A filesystem path; a relative one is resolved against the working directory at load time. */
 export const fsPath = z

@@ -27,6 +27,13 @@ export {
   type TracedSpec,
 } from './load.ts';
 export type { InterpolationReference, VariableUse } from './interpolate.ts';
+export {
+  DEFAULT_STATUS_LISTEN,
+  IPV4_PATTERN,
+  listenUrl,
+  parseListenAddress,
+  type ListenAddress,
+} from './listen.ts';
 export { SpecError, type SpecProblem } from './errors.ts';
 export { AGENT_KEYS_SET_BY_SPEC, formatPath } from './rules.ts';
 export { apiToken, gatewayToken, secretValues, secretVariables, serviceToken } from './tokens.ts';

@@ -1,7 +1,7 @@
 // Cross-field rules: the mistakes a user would otherwise discover at 3 a.m. on ECS, when Consul
 // or Envoy refuses to start, or starts and silently does the wrong thing.
 import type { z } from 'zod';
-import { listenPort } from './fields.ts';
+import { parseListenAddress } from './listen.ts';
 import { envoyAdminPorts } from '../envoy/index.ts';
 import type { ParsedNodeSpec } from './schema.ts';
 
@@ -172,7 +172,9 @@ function checkPorts(spec: ParsedNodeSpec, problem: Report): void {
 
   claim(ports.http, ['consul', 'ports', 'http'], "Consul's HTTP port");
   claim(ports.grpc, ['consul', 'ports', 'grpc'], "Consul's gRPC port");
-  claim(listenPort(spec.status.listen), ['status', 'listen'], 'the status endpoint');
+  // A bad status.listen is that field's own problem (these rules run over it too): no claim then.
+  const statusPort = portOfListen(spec.status.listen);
+  if (statusPort !== null) claim(statusPort, ['status', 'listen'], 'the status endpoint');
   // Services first: when an upstream and a service want one port, the upstream is the one to move.
   spec.services.forEach((service, i) => {
     claim(service.port, ['services', i, 'port'], `service ${service.id}`);
@@ -394,4 +396,12 @@ export function formatPath(path: readonly PropertyKey[]): string {
     else out += `[${JSON.stringify(String(part))}]`;
   }
   return out || '(root)';
+}
+
+function portOfListen(listen: string): number | null {
+  try {
+    return parseListenAddress(listen).port;
+  } catch {
+    return null;
+  }
 }

@@ -12,6 +12,7 @@ import {
   protocol,
   safeName,
 } from './fields.ts';
+import { DEFAULT_STATUS_LISTEN } from './listen.ts';
 import { checkNode } from './rules.ts';
 
 // zod compiles a parser per object schema with `new Function` unless told not to. meshvisor runs
@@ -307,7 +308,9 @@ export const ProxySchema = z.strictObject({
 });
 
 export const StatusSchema = z.strictObject({
-  listen: listenAddress.default('127.0.0.1:9555'),
+  listen: listenAddress
+    .default(DEFAULT_STATUS_LISTEN)
+    .describe('IPv4:PORT or [IPv6]:PORT, an IP and never a hostname: /status, /readyz, /metrics.'),
 });
 
 const seconds = (min: number, fallback: number) =>

@@ -5,7 +5,8 @@
 // built by the orchestration and holds no secret by construction (see model.ts), so nothing is
 // filtered here; whoever adds a field to NodeStatus owns keeping secrets out of it.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { isIPv4, isIPv6, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { listenUrl, parseListenAddress, type ListenAddress } from '../spec/index.ts';
 import type { Logger } from '../log.ts';
 import type { NodeStatus, ReloadStatus } from './model.ts';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.ts';
@@ -29,33 +30,18 @@ export interface StatusServer {
   close(): Promise<void>;
 }
 
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
-
 const ALLOW = 'GET, HEAD';
 const JSON_TYPE = 'application/json; charset=utf-8';
 const TEXT_TYPE = 'text/plain; charset=utf-8';
 
-/** Parses `status.listen`. Exported so the spec schema can reject a bad value before start-up. */
-export function parseListenAddress(listen: string): ListenAddress {
-  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(listen);
-  const port = match ? Number(match[3]) : NaN;
-  const v6 = match?.[1];
-  const v4 = match?.[2];
-  if (!match || port > 65535 || (v6 !== undefined ? !isIPv6(v6) : !isIPv4(v4 ?? ''))) {
-    throw new Error(
-      `status endpoint: bad listen address "${listen}": expected IPv4:port (127.0.0.1:9555) ` +
-        'or [IPv6]:port ([::1]:9555)',
-    );
-  }
-  return { host: v6 ?? v4 ?? '', port };
-}
-
 export async function startStatusServer(options: StatusServerOptions): Promise<StatusServer> {
   const { listen, getStatus, onReload, logger } = options;
-  const wanted = parseListenAddress(listen);
+  let wanted: ListenAddress;
+  try {
+    wanted = parseListenAddress(listen);
+  } catch (err) {
+    throw new Error(`status endpoint: bad listen address "${listen}": ${(err as Error).message}`);
+  }
   const server = createServer((req, res) => {
     if ((req.url ?? '/').split('?')[0] === '/reload' && onReload) {
       void reload(req, res, onReload, logger);
@@ -81,7 +67,7 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
 
   const bound = server.address() as AddressInfo;
   const address = { host: bound.address, port: bound.port };
-  const url = `http://${urlHost(address.host)}:${address.port}`;
+  const url = listenUrl(address);
   logger.info({ listen, url }, 'status endpoint listening');
 
   let closing: Promise<void> | undefined;
@@ -202,13 +188,4 @@ function describe(err: NodeJS.ErrnoException): string {
     default:
       return err.message;
   }
-}
-
-/** A wildcard bind is reached through loopback; IPv6 hosts need brackets in a URL. */
-function urlHost(host: string): string {
-  if (host === '0.0.0.0') return '127.0.0.1';
-  if (host === '::') return '[::1]';
-  // An IP literal with a colon is IPv6 (net.isIPv6's regex costs ~5 ms on its first use under
-  // --lite-mode, on the start path).
-  return host.includes(':') ? `[${host}]` : host;
 }

@@ -126,3 +126,23 @@ test('schema prints the checked-in JSON Schema', () => {
     readFileSync(new URL('../../config/meshvisor.schema.json', import.meta.url), 'utf8'),
   );
 });
+
+test('validate, render, doctor and run refuse a hostname in status.listen alike, before writing a file', () => {
+  const configDir = join(mkdtempSync(join(tmpdir(), 'meshvisor-listen-')), 'consul.d');
+  const spec = JSON.stringify({
+    datacenter: 'dc1',
+    role: 'server',
+    address: { ip: '127.0.0.1' },
+    consul: { dataDir: join(configDir, '..', 'data'), configDir },
+    status: { listen: 'localhost:9555' },
+  });
+  const problem =
+    'status.listen: "localhost" is a hostname; expected IPv4:PORT (127.0.0.1:9555) or [IPv6]:PORT ([::1]:9555)';
+  for (const command of ['validate', 'render', 'doctor', 'run']) {
+    const r = run([command], { MESHVISOR_CONFIG_JSON: spec });
+    assert.equal(r.code, 78, `${command}: ${r.stderr}`);
+    // doctor reports on stdout, as one of its checks; the others on stderr.
+    assert.ok((r.stdout + r.stderr).includes(problem), `${command}: ${r.stdout}${r.stderr}`);
+  }
+  assert.equal(statSync(configDir, { throwIfNoEntry: false }), undefined, 'run wrote no file');
+});

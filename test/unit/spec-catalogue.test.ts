@@ -409,7 +409,19 @@ const catalogue: [name: string, mutate: (d: Doc) => void, path: string, message:
     'a bad status address',
     (d) => (d.status = { listen: 'localhost' }),
     'status.listen',
-    /HOST:PORT/,
+    /expected IPv4:PORT \(127\.0\.0\.1:9555\) or \[IPv6\]:PORT/,
+  ],
+  [
+    'a hostname as the status address (the endpoint binds an IP)',
+    (d) => (d.status = { listen: 'localhost:9555' }),
+    'status.listen',
+    /"localhost" is a hostname/,
+  ],
+  [
+    'status port 0',
+    (d) => (d.status = { listen: '127.0.0.1:0' }),
+    'status.listen',
+    /between 1 and 65535/,
   ],
   [
     'a drain longer than the stop',

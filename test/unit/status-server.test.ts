@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { createLogger } from '../../src/log.ts';
+import { listenUrl, parseListenAddress } from '../../src/spec/index.ts';
 import {
-  parseListenAddress,
   startStatusServer,
   type NodeStatus,
   type ReloadStatus,
@@ -221,11 +221,15 @@ test('bad listen addresses are rejected before binding, naming the value', async
   }
 });
 
-test('parseListenAddress reads IPv4 and bracketed IPv6', () => {
+test('parseListenAddress reads IPv4 and bracketed IPv6, and listenUrl reaches them', () => {
   assert.deepEqual(parseListenAddress('127.0.0.1:9555'), { host: '127.0.0.1', port: 9555 });
   assert.deepEqual(parseListenAddress('0.0.0.0:0'), { host: '0.0.0.0', port: 0 });
   assert.deepEqual(parseListenAddress('[::1]:9555'), { host: '::1', port: 9555 });
   assert.deepEqual(parseListenAddress('[fe80::1%eth0]:1'), { host: 'fe80::1%eth0', port: 1 });
+  assert.equal(listenUrl('10.0.0.5:9555'), 'http://10.0.0.5:9555');
+  assert.equal(listenUrl('0.0.0.0:9555'), 'http://127.0.0.1:9555');
+  assert.equal(listenUrl('[::]:9555'), 'http://[::1]:9555');
+  assert.equal(listenUrl({ host: 'fe80::1%eth0', port: 1 }), 'http://[fe80::1%eth0]:1');
 });
 
 test('IPv6 loopback: url brackets the host', async (t) => {
