@@ -10,3 +10,15 @@ export { answeringJoinEntries, parseJoinEntry, serfLanPort } from './join.ts';
 export type { JoinTarget } from './join.ts';
 export { entryWriteRight, proxyTokenHint, ruleText, tokenNeeds, TOKEN_SOURCES } from './rights.ts';
 export type { Grant, Right, TokenNeed } from './rights.ts';
+export {
+  compareLines,
+  ENVOY_CHECK_SINCE,
+  ENVOY_LINES_BY_CONSUL,
+  GRPC_TLS_PORT_SINCE,
+  line,
+  lineAtLeast,
+  OLDEST_CONSUL_LINE,
+  renderedLine,
+  VERSIONED_KEYS,
+} from './versions.ts';
+export type { VersionedKey } from './versions.ts';

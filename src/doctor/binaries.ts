@@ -7,7 +7,16 @@ import { needsEnvoy } from '../envoy/index.ts';
 import { findExecutable } from '../supervise/index.ts';
 import { secretVariables, type NodeSpec } from '../spec/index.ts';
 import type { CheckResult } from './check.ts';
-import { compareLines, ENVOY_CHECK_SINCE, ENVOY_LINES_BY_CONSUL, line } from './matrix.ts';
+import {
+  ENVOY_CHECK_SINCE,
+  ENVOY_LINES_BY_CONSUL,
+  line,
+  lineAtLeast,
+  OLDEST_CONSUL_LINE,
+  renderedLine,
+  VERSIONED_KEYS,
+  type VersionedKey,
+} from '../consul/index.ts';
 
 /** How long a version query may take before it counts as "not runnable". */
 export const VERSION_QUERY_TIMEOUT_MS = 3000;
@@ -101,13 +110,13 @@ function notFound(nameOrPath: string, field: string, what: string): BinaryCheck 
 }
 
 /** The rendered key names that depend on consul.version (src/render/agent.ts), for this spec. */
-function versionedKeys(spec: NodeSpec): { key: string; since: string }[] {
-  const keys: { key: string; since: string }[] = [];
+function versionedKeys(spec: NodeSpec): VersionedKey[] {
   const tokens = spec.consul.acl?.tokens;
-  if (tokens?.initialManagement) keys.push({ key: 'acl.tokens.initial_management', since: '1.11' });
-  if (tokens?.agentRecovery) keys.push({ key: 'acl.tokens.agent_recovery', since: '1.11' });
-  if (spec.consul.tls) keys.push({ key: 'tls.defaults', since: '1.12' });
-  return keys;
+  return [
+    ...(tokens?.initialManagement ? [VERSIONED_KEYS.initialManagement] : []),
+    ...(tokens?.agentRecovery ? [VERSIONED_KEYS.agentRecovery] : []),
+    ...(spec.consul.tls ? [VERSIONED_KEYS.tlsDefaults] : []),
+  ];
 }
 
 export async function checkConsulBinary(
@@ -131,24 +140,24 @@ export async function checkConsulBinary(
   const info = { path, version };
   const found = `Consul ${version} at ${path}`;
   const binaryLine = line(version) ?? version;
-  if (compareLines(binaryLine, '1.10') < 0) {
+  if (!lineAtLeast(binaryLine, OLDEST_CONSUL_LINE)) {
     return {
       info,
       result: {
         status: 'fail',
         found,
-        fix: 'meshvisor renders the agent config for Consul 1.10 and later: use a newer consul',
+        fix: `meshvisor renders the agent config for Consul ${OLDEST_CONSUL_LINE} and later: use a newer consul`,
       },
     };
   }
-  const specLine = spec.consul.version ? (line(spec.consul.version) ?? '1.10') : '1.10';
+  const specLine = renderedLine(spec.consul.version);
   const said = spec.consul.version
     ? `consul.version says ${spec.consul.version}`
-    : 'consul.version is not set (meshvisor renders for 1.10)';
+    : `consul.version is not set (meshvisor renders for ${OLDEST_CONSUL_LINE})`;
   const crossed = versionedKeys(spec).filter(
-    (k) => compareLines(specLine, k.since) >= 0 !== compareLines(binaryLine, k.since) >= 0,
+    (k) => lineAtLeast(specLine, k.since) !== lineAtLeast(binaryLine, k.since),
   );
-  const newer = crossed.filter((k) => compareLines(specLine, k.since) >= 0);
+  const newer = crossed.filter((k) => lineAtLeast(specLine, k.since));
   if (newer.length > 0) {
     return {
       info,
@@ -254,10 +263,9 @@ export function checkPair(
       found: `${pair}: supported (Envoy ${supported.join(', ')}; from ${source})`,
     };
   }
-  const refuses =
-    compareLines(consulLine, ENVOY_CHECK_SINCE) >= 0
-      ? '; `consul connect envoy` refuses it, so no proxy starts'
-      : '';
+  const refuses = lineAtLeast(consulLine, ENVOY_CHECK_SINCE)
+    ? '; `consul connect envoy` refuses it, so no proxy starts'
+    : '';
   return {
     status: 'fail',
     found: `${pair}: not supported (Consul ${consulLine} supports Envoy ${supported.join(', ')}; from ${source})${refuses}`,

@@ -1,10 +1,10 @@
 // Ports this node's programs will bind, tried now on the addresses they will bind: the status
 // endpoint, Consul's (HTTP, gRPC, DNS, serf, server RPC), every Envoy admin port, the sidecar
 // range, the upstream listeners and the gateway listeners. Each is bound and released at once.
+import { GRPC_TLS_PORT_SINCE, lineAtLeast } from '../consul/index.ts';
 import { envoyAdminPorts } from '../envoy/index.ts';
 import { parseListenAddress, type NodeSpec } from '../spec/index.ts';
 import { worst, plural, type CheckResult } from './check.ts';
-import { compareLines } from './matrix.ts';
 import { canBind } from './probe.ts';
 import type { Detail } from './report.ts';
 
@@ -131,10 +131,10 @@ export function portGroups({ spec, address, consulLine }: PortsInput): PortGroup
     clientWhy,
   );
   const grpcTlsDefault =
-    isServer && consulLine && compareLines(consulLine, '1.14') >= 0 ? 8503 : null;
+    isServer && consulLine && lineAtLeast(consulLine, GRPC_TLS_PORT_SINCE) ? 8503 : null;
   add(
     'gRPC TLS',
-    'consul.extraConfig.ports.grpc_tls, else 8503 on servers from 1.14',
+    `consul.extraConfig.ports.grpc_tls, else 8503 on servers from ${GRPC_TLS_PORT_SINCE}`,
     hostsFor('grpc_tls', true),
     portOf('grpc_tls', grpcTlsDefault),
     ['tcp'],

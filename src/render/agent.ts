@@ -2,13 +2,9 @@
 // a check against the keys Consul accepts, then consul.extraConfig merged over it.
 import type { NodeSpec, ServiceSpec } from '../spec/index.ts';
 import { ServerOptionsSchema, serviceToken } from '../spec/index.ts';
+import { lineAtLeast, renderedLine, VERSIONED_KEYS, type VersionedKey } from '../consul/index.ts';
 import { AgentConfigSchema } from './agent-schema.ts';
 import { renderTemplate } from './templates.ts';
-
-/** The first Consul release that reads TLS settings from `tls.defaults` (top-level is deprecated). */
-const TLS_BLOCK_SINCE = [1, 12] as const;
-/** The first release that names the bootstrap tokens initial_management/agent_recovery; 1.10 rejects them. */
-const ACL_RENAMED_TOKENS_SINCE = [1, 11] as const;
 
 export function renderAgentConfig(spec: NodeSpec, address: string): Record<string, unknown> {
   const { consul } = spec;
@@ -28,7 +24,7 @@ export function renderAgentConfig(spec: NodeSpec, address: string): Record<strin
     encrypt: consul.encrypt,
     tls: consul.tls && {
       ...consul.tls,
-      nested: versionAtLeast(consul.version, TLS_BLOCK_SINCE),
+      nested: lineAtLeast(renderedLine(consul.version), VERSIONED_KEYS.tlsDefaults.since),
     },
     acl: aclView(spec),
     services: spec.services.map((service) => serviceView(service, serviceToken(spec, service))),
@@ -46,12 +42,15 @@ export function renderAgentConfig(spec: NodeSpec, address: string): Record<strin
 function aclView(spec: NodeSpec) {
   const acl = spec.consul.acl;
   if (!acl) return undefined;
-  const renamed = versionAtLeast(spec.consul.version, ACL_RENAMED_TOKENS_SINCE);
+  const consulLine = renderedLine(spec.consul.version);
+  // The key's last segment, as this line spells it.
+  const named = (k: VersionedKey) =>
+    (lineAtLeast(consulLine, k.since) ? k.key : k.before).split('.').pop() ?? k.key;
   const { initialManagement, agentRecovery, agent, default: anonymous } = acl.tokens;
   const tokens = Object.fromEntries(
     Object.entries({
-      [renamed ? 'initial_management' : 'master']: initialManagement,
-      [renamed ? 'agent_recovery' : 'agent_master']: agentRecovery,
+      [named(VERSIONED_KEYS.initialManagement)]: initialManagement,
+      [named(VERSIONED_KEYS.agentRecovery)]: agentRecovery,
       agent,
       default: anonymous,
     }).filter(([, value]) => value !== undefined),
@@ -75,13 +74,6 @@ function serviceView(service: ServiceSpec, token: string | undefined) {
     },
     sidecar: service.sidecar,
   };
-}
-
-/** Whether `version` ("1.14", "1.10.12") is at least `minimum`; no version means 1.10. */
-function versionAtLeast(version: string | undefined, minimum: readonly [number, number]): boolean {
-  if (!version) return false;
-  const [major = 0, minor = 0] = version.split('.').map(Number);
-  return major > minimum[0] || (major === minimum[0] && minor >= minimum[1]);
 }
 
 /** Objects merge key by key; anything else in `extra` replaces what was there. */

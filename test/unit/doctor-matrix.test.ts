@@ -2,9 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { ENVOY_LINES_BY_CONSUL, compareLines, line } from '../../src/doctor/matrix.ts';
+import { ENVOY_LINES_BY_CONSUL, compareLines, line } from '../../src/consul/index.ts';
 
-test('src/doctor/matrix.ts holds the rows of the matrix in docs/images.md', () => {
+test('src/consul/versions.ts holds the rows of the matrix in docs/images.md', () => {
   const doc = readFileSync(new URL('../../docs/images.md', import.meta.url), 'utf8');
   const section = doc.slice(doc.indexOf('Compatibility matrix'));
   const rows = section
