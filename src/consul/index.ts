@@ -22,3 +22,5 @@ export {
   VERSIONED_KEYS,
 } from './versions.ts';
 export type { VersionedKey } from './versions.ts';
+export { consulBinds } from './binds.ts';
+export type { ConsulBind, ConsulBindsSpec } from './binds.ts';

@@ -1,7 +1,7 @@
 // Ports this node's programs will bind, tried now on the addresses they will bind: the status
 // endpoint, Consul's (HTTP, gRPC, DNS, serf, server RPC), every Envoy admin port, the sidecar
 // range, the upstream listeners and the gateway listeners. Each is bound and released at once.
-import { GRPC_TLS_PORT_SINCE, lineAtLeast } from '../consul/index.ts';
+import { consulBinds } from '../consul/index.ts';
 import { envoyAdminPorts } from '../envoy/index.ts';
 import { parseListenAddress, type NodeSpec } from '../spec/index.ts';
 import { worst, plural, type CheckResult } from './check.ts';
@@ -34,10 +34,6 @@ export interface PortsInput {
   consulLine?: string;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** The groups of ports this spec binds. */
 export function portGroups({ spec, address, consulLine }: PortsInput): PortGroup[] {
   const groups: PortGroup[] = [];
@@ -60,112 +56,18 @@ export function portGroups({ spec, address, consulLine }: PortsInput): PortGroup
     unknown: [],
   });
 
-  // Consul: HTTP/gRPC/DNS on client_addr (a client's HTTP and gRPC on the node address, as
-  // rendered), serf and server RPC on bind_addr (the node address).
+  // Consul's, on the hosts it will bind.
   const consul: PortGroup = { id: 'ports.consul', title: 'consul ports', binds: [], unknown: [] };
-  const extra = spec.consul.extraConfig;
-  const extraPorts = isRecord(extra.ports) ? extra.ports : {};
-  const extraAddresses = isRecord(extra.addresses) ? extra.addresses : {};
-  const portOf = (key: string, fallback: number | null): number | null => {
-    const value = extraPorts[key];
-    return typeof value === 'number' ? value : fallback;
-  };
-  const clientHosts = spec.consul.clientAddr.split(/\s+/).filter(Boolean);
-  const templated = clientHosts.some((h) => h.includes('{{'));
-  const hostsFor = (key: string, clientHostsDefault: boolean): string[] | null => {
-    const explicit = extraAddresses[key];
-    if (typeof explicit === 'string' && !explicit.includes('{{')) return explicit.split(/\s+/);
-    if (!clientHostsDefault) return address ? [address] : null;
-    return templated ? null : clientHosts;
-  };
-  const add = (
-    what: string,
-    field: string,
-    hosts: string[] | null,
-    port: number | null,
-    protocols: ('tcp' | 'udp')[],
-    why: string,
-  ) => {
-    if (port === null || port <= 0) return;
-    if (!hosts) {
-      consul.unknown.push(`${what} (${port}): ${why}`);
-      return;
+  for (const bind of consulBinds(spec, { address, consulLine })) {
+    const { what, field, hosts, port } = bind;
+    if (!hosts) consul.unknown.push(`${what} (${port}): ${bind.unknownWhy}`);
+    else {
+      for (const host of hosts) {
+        for (const protocol of bind.protocols) {
+          consul.binds.push({ what, field, host, port, protocol });
+        }
+      }
     }
-    for (const host of hosts) {
-      for (const protocol of protocols) consul.binds.push({ what, field, host, port, protocol });
-    }
-  };
-  const isServer = spec.role === 'server';
-  const clientWhy = templated ? 'consul.clientAddr is a template' : noAddress;
-  // Clients: addresses.http/grpc are the node address (rendered); servers: client_addr.
-  add(
-    'HTTP API',
-    'consul.ports.http',
-    hostsFor('http', isServer),
-    spec.consul.ports.http,
-    ['tcp'],
-    isServer ? clientWhy : noAddress,
-  );
-  add(
-    'gRPC (xDS)',
-    'consul.ports.grpc',
-    hostsFor('grpc', isServer),
-    spec.consul.ports.grpc,
-    ['tcp'],
-    isServer ? clientWhy : noAddress,
-  );
-  add(
-    'DNS',
-    'consul.extraConfig.ports.dns, else 8600',
-    hostsFor('dns', true),
-    portOf('dns', 8600),
-    ['tcp', 'udp'],
-    clientWhy,
-  );
-  add(
-    'HTTPS API',
-    'consul.extraConfig.ports.https',
-    hostsFor('https', true),
-    portOf('https', null),
-    ['tcp'],
-    clientWhy,
-  );
-  const grpcTlsDefault =
-    isServer && consulLine && lineAtLeast(consulLine, GRPC_TLS_PORT_SINCE) ? 8503 : null;
-  add(
-    'gRPC TLS',
-    `consul.extraConfig.ports.grpc_tls, else 8503 on servers from ${GRPC_TLS_PORT_SINCE}`,
-    hostsFor('grpc_tls', true),
-    portOf('grpc_tls', grpcTlsDefault),
-    ['tcp'],
-    clientWhy,
-  );
-  const bindHosts = address ? [address] : null;
-  add(
-    'serf LAN',
-    'consul.extraConfig.ports.serf_lan, else 8301',
-    bindHosts,
-    portOf('serf_lan', 8301),
-    ['tcp', 'udp'],
-    noAddress,
-  );
-  if (isServer) {
-    add(
-      'serf WAN',
-      'consul.extraConfig.ports.serf_wan, else 8302',
-      bindHosts,
-      portOf('serf_wan', 8302),
-      ['tcp', 'udp'],
-      noAddress,
-    );
-    add(
-      'server RPC',
-      'consul.extraConfig.ports.server, else 8300',
-      bindHosts,
-      portOf('server', 8300),
-      ['tcp'],
-      noAddress,
-    );
   }
   groups.push(consul);
 

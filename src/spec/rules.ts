@@ -2,6 +2,8 @@
 // or Envoy refuses to start, or starts and silently does the wrong thing.
 import type { z } from 'zod';
 import { parseListenAddress } from './listen.ts';
+// binds.ts itself, not consul/index.ts: the rest of consul/ imports the spec's own index.
+import { consulBinds } from '../consul/binds.ts';
 import { envoyAdminPorts } from '../envoy/index.ts';
 import type { ParsedNodeSpec } from './schema.ts';
 
@@ -49,14 +51,6 @@ export const AGENT_KEYS_SET_BY_SPEC: Readonly<Record<string, string>> = {
   services: 'services',
   service: 'services',
 };
-
-/** Ports Consul binds that the spec does not model, with the roles that bind them. */
-const CONSUL_FIXED_PORTS: { port: number; what: string; roles: ParsedNodeSpec['role'][] }[] = [
-  { port: 8300, what: "Consul's server RPC port", roles: ['server'] },
-  { port: 8301, what: "Consul's serf LAN port", roles: ['server', 'client'] },
-  { port: 8302, what: "Consul's serf WAN port", roles: ['server'] },
-  { port: 8600, what: "Consul's DNS port", roles: ['server', 'client'] },
-];
 
 export function checkNode(spec: ParsedNodeSpec, ctx: z.RefinementCtx): void {
   const problem = (path: Path, message: string) =>
@@ -164,14 +158,14 @@ interface PortClaim {
 
 /** Every port this node binds, so that two things never fight over one. */
 function checkPorts(spec: ParsedNodeSpec, problem: Report): void {
-  const { ports } = spec.consul;
-  const claims: PortClaim[] = CONSUL_FIXED_PORTS.filter((p) => p.roles.includes(spec.role)).map(
-    (p) => ({ port: p.port, path: null, what: p.what }),
-  );
-  const claim = (port: number, path: Path, what: string) => claims.push({ port, path, what });
-
-  claim(ports.http, ['consul', 'ports', 'http'], "Consul's HTTP port");
-  claim(ports.grpc, ['consul', 'ports', 'grpc'], "Consul's gRPC port");
+  const claims: PortClaim[] = [];
+  const claim = (port: number, path: Path | null, what: string) =>
+    claims.push({ port, path, what });
+  // The agent's binds first: a spec field that collides with one is the one to move. Two of the
+  // agent's own only collide through extraConfig.
+  for (const bind of consulBinds(spec, { address: null })) {
+    claim(bind.port, bind.path, `Consul's ${bind.what} port`);
+  }
   // A bad status.listen is that field's own problem (these rules run over it too): no claim then.
   const statusPort = portOfListen(spec.status.listen);
   if (statusPort !== null) claim(statusPort, ['status', 'listen'], 'the status endpoint');

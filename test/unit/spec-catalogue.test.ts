@@ -189,7 +189,13 @@ const catalogue: [name: string, mutate: (d: Doc) => void, path: string, message:
     'http and grpc on one port',
     (d) => (d.consul.ports = { http: 8500, grpc: 8500 }),
     'consul.ports.grpc',
-    /already taken by Consul's HTTP port/,
+    /already taken by Consul's HTTP API port/,
+  ],
+  [
+    'a service on the serf LAN port that extraConfig moved there',
+    (d) => (d.consul.extraConfig = { ports: { serf_lan: 8080 } }),
+    'services[0].port',
+    /already taken by Consul's serf LAN port \(consul\.extraConfig\.ports\.serf_lan\)/,
   ],
   [
     'server settings on a client',
