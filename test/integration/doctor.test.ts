@@ -7,7 +7,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { aclApi } from '../helpers/acl.ts';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -354,26 +362,78 @@ test('ACL tokens: known ones resolve, their rights are verified where Consul can
   }
 });
 
+/**
+ * A fresh directory that `uid` can reach (every ancestor searchable by others), or why there is
+ * none: os.tmpdir() first, then /tmp. The checkout itself may sit under a 0700 directory.
+ */
+function dirReachableBy(uid: number): string {
+  const reached: string[] = [];
+  for (const base of [...new Set([tmpdir(), '/tmp'])]) {
+    const dir = mkdtempSync(join(base, 'mv-doctor-'));
+    chmodSync(dir, 0o755);
+    const probe = spawnSync('/bin/sh', ['-c', 'test -x "$0" && test -r "$0"', dir], {
+      uid,
+      gid: uid,
+    });
+    if (probe.status === 0) return dir;
+    rmSync(dir, { recursive: true, force: true });
+    reached.push(base);
+  }
+  throw new Error(`uid ${uid} cannot reach a directory under ${reached.join(' or ')}`);
+}
+
+/** Copies the bundle and the consul double into `dir`, in their layout: they run from there. */
+function copyPrograms(dir: string): { bundle: string; consul: string } {
+  const bundle = join(dir, 'meshvisor.mjs');
+  copyFileSync(BUNDLE, bundle);
+  mkdirSync(join(dir, 'doubles', 'bin'), { recursive: true });
+  mkdirSync(join(dir, 'doubles', 'dist'));
+  const consul = join(dir, 'doubles', 'bin', 'consul');
+  copyFileSync(CONSUL_DOUBLE, consul);
+  copyFileSync(
+    join(CONSUL_DOUBLE, '..', '..', 'dist', 'consul.mjs'),
+    join(dir, 'doubles', 'dist', 'consul.mjs'),
+  );
+  for (const path of [
+    dir,
+    join(dir, 'doubles'),
+    join(dir, 'doubles', 'bin'),
+    join(dir, 'doubles', 'dist'),
+  ]) {
+    chmodSync(path, 0o755);
+  }
+  chmodSync(bundle, 0o755);
+  chmodSync(consul, 0o755);
+  return { bundle, consul };
+}
+
 test('a data dir the current user cannot write: ✗ for uid 65534, ✓ for its owner', (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'mv-doctor-'));
+  if (process.getuid?.() !== 0) {
+    t.skip('runs doctor as uid 65534, which takes root');
+    return;
+  }
+  // Everything uid 65534 runs or reads is copied where it can reach it.
+  const dir = dirReachableBy(65534);
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  chmodSync(dir, 0o755);
+  const { bundle, consul } = copyPrograms(dir);
   const dataDir = join(dir, 'data');
   mkdirSync(dataDir, { mode: 0o755 });
   const specPath = writeJson(join(dir, 'spec.json'), {
     datacenter: 'dc1',
     role: 'server',
     address: { ip: '127.0.0.1' },
-    consul: { binary: CONSUL_DOUBLE, dataDir, configDir: join(dir, 'config') },
+    consul: { binary: consul, dataDir, configDir: join(dir, 'config') },
     proxy: { mode: 'builtin' },
   });
   chmodSync(specPath, 0o644);
   const doctor = (uid?: number) => {
-    const r = spawnSync(BUNDLE, ['doctor', '--json', '-c', specPath], {
+    const r = spawnSync(bundle, ['doctor', '--json', '-c', specPath], {
       encoding: 'utf8',
       timeout: 30_000,
+      cwd: dir,
       ...(uid === undefined ? {} : { uid, gid: uid }),
     });
+    assert.ok(r.stdout.startsWith('{'), `doctor as uid ${uid ?? 'self'}: ${r.stderr}${r.stdout}`);
     return JSON.parse(r.stdout) as DoctorReport;
   };
   const asNobody = check(doctor(65534), 'files.data');
