@@ -1,6 +1,6 @@
 // The shape of a node's status: what `GET /status` serves and `meshvisor status` reads.
-// node.ts builds it from the supervisor's program snapshots and the readiness stages; it never
-// carries a secret (no tokens, no gossip key, no environment).
+// src/node/status-board.ts builds it from the supervisor's program snapshots and the readiness
+// stages; it never carries a secret (no tokens, no gossip key, no environment).
 
 export type StageState = 'pending' | 'running' | 'done' | 'failed';
 

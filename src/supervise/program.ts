@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { logFlow, plainDataLogger, type Logger } from '../log.ts';
 import { backoffDelay, RestartWindow } from './backoff.ts';
+import { crashLoopReason, describeExit, spawnFailure } from './failures.ts';
 import { killTree, signalGroup, snapshotTree } from './kill-tree.ts';
 import { parseOutputLine, StreamRelay } from './log-relay.ts';
 import type {
@@ -30,14 +31,6 @@ const PROBE_ATTEMPT_MS = 5_000;
 /** How long to wait for the exit event after SIGKILL before giving up on a process (D state). */
 const KILL_WAIT_MS = 5_000;
 const RECENT_EXITS = 10;
-
-/** Spawn errors that no retry can fix, and what they mean for a program's command. */
-const PERMANENT_SPAWN_ERRORS: Record<string, string> = {
-  ENOENT: 'no such file or directory (not installed, not on PATH, or a missing cwd)',
-  EACCES: 'permission denied (is it executable?)',
-  ENOTDIR: 'a component of the path is not a directory',
-  ENOEXEC: 'not an executable format',
-};
 
 interface Child {
   readonly process: ChildProcess;
@@ -312,15 +305,12 @@ export class Program extends EventEmitter {
   }
 
   #onSpawnError(err: NodeJS.ErrnoException): void {
-    const code = err.code ?? 'unknown';
-    const meaning = PERMANENT_SPAWN_ERRORS[code];
-    const where = this.spec.cwd ? ` (cwd ${this.spec.cwd})` : '';
-    const reason = `cannot run ${this.spec.command}${where}: ${code}${meaning ? `: ${meaning}` : `: ${err.message}`}`;
+    const { reason, permanent } = spawnFailure(err, this.spec);
     this.#child = null;
     this.#ready = false;
     if (this.#stopRequested || this.#restartsHeld) {
       this.#setState('exited');
-    } else if (meaning) {
+    } else if (permanent) {
       this.#fail(reason);
     } else {
       this.#logger.error({ err: reason }, 'spawn failed');
@@ -372,12 +362,13 @@ export class Program extends EventEmitter {
       this.#attempt = 0;
     } else {
       if (this.#window.isExhausted()) {
-        const { maxRestarts, windowMs } = this.#window;
-        const exits = this.#recentExits.slice(-maxRestarts - 1).map(describeExit);
-        const said = this.#lastWords ? `; its last words: ${this.#lastWords}` : '';
-        const hint = this.spec.failureHint ? `; check: ${this.spec.failureHint}` : '';
         this.#fail(
-          `crash loop: ${maxRestarts} restarts within ${windowMs / 1000}s, each dying before it was ready; last exits: ${exits.join(', ') || 'none (spawn failed)'}${said}${hint}`,
+          crashLoopReason({
+            window: this.#window,
+            recentExits: this.#recentExits,
+            lastWords: this.#lastWords,
+            failureHint: this.spec.failureHint,
+          }),
         );
         return;
       }
@@ -505,9 +496,4 @@ export class Program extends EventEmitter {
     }
     if (!child.exitInfo) signalGroup(child.pid, signal);
   }
-}
-
-function describeExit(info: ExitInfo | null): string {
-  if (!info) return 'never ran';
-  return info.signal ? `signal ${info.signal}` : `code ${info.code}`;
 }
