@@ -2,10 +2,9 @@
 // programs doctor ever runs are these two version queries (`consul version`, `envoy --version`):
 // they print a version and exit; the node's programs (`consul agent`, `consul connect ...`) are
 // never started.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { needsEnvoy } from '../envoy/index.ts';
-import { findExecutable } from '../supervise/index.ts';
-import { secretVariables, type NodeSpec } from '../spec/index.ts';
+import { envoyPair, NAME_LOOKUP_GUARD, needsEnvoy, parseEnvoyVersion } from '../envoy/index.ts';
+import { findExecutable, queryVersion } from '../supervise/index.ts';
+import { withoutSecrets, type NodeSpec } from '../spec/index.ts';
 import type { CheckResult } from './check.ts';
 import {
   ENVOY_CHECK_SINCE,
@@ -17,9 +16,6 @@ import {
   VERSIONED_KEYS,
   type VersionedKey,
 } from '../consul/index.ts';
-
-/** How long a version query may take before it counts as "not runnable". */
-export const VERSION_QUERY_TIMEOUT_MS = 3000;
 
 export interface BinaryInfo {
   /** The resolved path, or null when not found (or not needed). */
@@ -34,68 +30,7 @@ export interface BinaryCheck {
 }
 
 /** The environment of a version query: ours less what `run` keeps from its children. */
-export function versionQueryEnv(spec: NodeSpec, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const dropped = new Set(secretVariables(spec, env));
-  return Object.fromEntries(Object.entries(env).filter(([name]) => !dropped.has(name)));
-}
-
-interface QueryOutcome {
-  output?: string;
-  problem?: string;
-}
-
-/**
- * Runs `<path> <args>` in its own process group, killed whole at the deadline (a wrapper script's
- * children included, so nothing it started outlives doctor or holds its pipes).
- */
-function queryVersion(path: string, args: string[], env: NodeJS.ProcessEnv): Promise<QueryOutcome> {
-  return new Promise((resolve) => {
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    let child: ChildProcess;
-    try {
-      child = spawn(path, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    } catch (err) {
-      resolve({ problem: (err as Error).message });
-      return;
-    }
-    const timer = setTimeout(() => {
-      timedOut = true;
-      try {
-        if (child.pid) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // Gone already.
-      }
-    }, VERSION_QUERY_TIMEOUT_MS);
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      if (stdout.length < 64 * 1024) stdout += chunk;
-    });
-    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-      if (stderr.length < 64 * 1024) stderr += chunk;
-    });
-    child.once('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      const reasons: Record<string, string> = {
-        ENOEXEC: 'exec format error: not a program for this machine (architecture?)',
-        EACCES: 'permission denied',
-      };
-      resolve({ problem: reasons[err.code ?? ''] ?? err.message });
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      if (timedOut) {
-        resolve({ problem: `did not answer within ${VERSION_QUERY_TIMEOUT_MS / 1000} s` });
-      } else if (code === 0) {
-        resolve({ output: `${stdout}\n${stderr}` });
-      } else {
-        const firstLine = `${stderr}\n${stdout}`.split('\n').find((l) => l.trim() !== '') ?? '';
-        const how = signal ? `was killed by ${signal}` : `exited ${code}`;
-        resolve({ problem: `${how}${firstLine ? `: ${firstLine.trim()}` : ''}` });
-      }
-    });
-  });
-}
+export const versionQueryEnv = withoutSecrets;
 
 function notFound(nameOrPath: string, field: string, what: string): BinaryCheck {
   const where = nameOrPath.includes('/') ? '' : ' on PATH';
@@ -200,7 +135,7 @@ export async function checkEnvoyBinary(
   const path = findExecutable(spec.proxy.envoyBinary, env.PATH ?? '');
   if (!path) return notFound(spec.proxy.envoyBinary, 'proxy.envoyBinary', 'Envoy');
   const query = await queryVersion(path, ['--version'], versionQueryEnv(spec, env));
-  const version = /version: [0-9a-f]+\/(\d+\.\d+\.\d+)/.exec(query.output ?? '')?.[1] ?? null;
+  const version = parseEnvoyVersion(query.output ?? '');
   if (!version) {
     return {
       info: { path, version: null },
@@ -250,6 +185,18 @@ export function checkPair(
     source = `the matrix in docs/images.md`;
   }
   const pair = `Consul ${consul.version} with Envoy ${envoy.version}`;
+  // What the pair needs before any list of supported versions matters (src/envoy/compat.ts).
+  const needs = envoyPair(consulLine, envoy.version);
+  if (needs.needs === 'another-envoy') {
+    return { status: 'fail', found: `${pair}: cannot serve http`, fix: needs.problem };
+  }
+  if (needs.needs === 'name-lookup' && !supported?.includes(envoyLine)) {
+    return {
+      status: 'warn',
+      found: `${pair}: outside what Consul ${consulLine} lists (${supported?.join(', ') ?? 'unknown'}); \`run\` gives Envoy ${NAME_LOOKUP_GUARD}=false, which served http here with Consul 1.10.12 and Envoy 1.36.4`,
+      fix: `an Envoy Consul ${consulLine} lists needs no override, if one is available for this machine`,
+    };
+  }
   if (!supported) {
     return {
       status: 'warn',

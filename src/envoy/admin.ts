@@ -9,11 +9,21 @@ export class EnvoyAdmin {
     private readonly timeoutMs = 2000,
   ) {}
 
-  /** True when `GET /ready` answers 200 LIVE; false while PRE_INITIALIZING/INITIALIZING/DRAINING or unreachable. */
-  async isLive(signal?: AbortSignal): Promise<boolean> {
+  /**
+   * True when `GET /ready` answers 200 LIVE and `GET /listeners` holds a listener whose name
+   * starts with `listenerPrefix` (a sidecar's `public_listener:`; '' for any). LIVE alone proves
+   * nothing: Envoy finishes its init over a rejected listener update, and the real 1.36.4 said
+   * LIVE with no listener at all when Consul 1.10's name-only router was refused.
+   */
+  async isServing(listenerPrefix: string, signal?: AbortSignal): Promise<boolean> {
     try {
-      const res = await this.request('GET', '/ready', signal);
-      return res.status === 200 && res.body.trim() === 'LIVE';
+      const ready = await this.request('GET', '/ready', signal);
+      if (ready.status !== 200 || ready.body.trim() !== 'LIVE') return false;
+      const listeners = await this.request('GET', '/listeners', signal);
+      return (
+        listeners.status === 200 &&
+        listeners.body.split('\n').some((l) => l.includes('::') && l.startsWith(listenerPrefix))
+      );
     } catch {
       return false;
     }

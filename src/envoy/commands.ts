@@ -17,6 +17,8 @@ export interface ProxyPlanInput {
    */
   heldAdminPorts?: ReadonlyMap<string, number>;
   drainSeconds: number;
+  /** Passed to every Envoy as `--config-yaml` (the runtime layer a Consul/Envoy pair needs). */
+  envoyConfigYaml?: string;
   sidecars: { serviceId: string; token?: string }[];
   gateways: { kind: 'ingress'; name: string; port: number; token?: string }[];
 }
@@ -42,15 +44,21 @@ export function planProxies(input: ProxyPlanInput): ProxyPlan[] {
     '-grpc-addr',
     `${input.address}:${input.grpcPort}`,
   ];
-  // Envoy's own flags go after `--`; a graceful drain lasts --drain-time-s.
+  // Envoy's own flags go after `--`; a graceful drain lasts --drain-time-s. Consul 1.10 counts
+  // --drain-time-s as a hot-restart option and then leaves out the --disable-hot-restart it
+  // otherwise adds (command/connect/envoy/exec_unix.go): every Envoy would bind the hot-restart
+  // socket of base id 0, and the node's second one exits "unable to bind domain socket with
+  // base_id=0" (seen with Envoy 1.36.4). So it is passed here.
   const envoyFlags = (adminPort: number) => [
     '-admin-bind',
     `127.0.0.1:${adminPort}`,
     ...(input.envoyBinaryPath ? ['-envoy-binary', input.envoyBinaryPath] : []),
     ...agentFlags,
     '--',
+    '--disable-hot-restart',
     '--drain-time-s',
     String(input.drainSeconds),
+    ...(input.envoyConfigYaml ? ['--config-yaml', input.envoyConfigYaml] : []),
   ];
   const adminPorts = assignAdminPorts(
     [

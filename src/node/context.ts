@@ -2,7 +2,7 @@
 // lifecycle runs on fakes in unit tests), the node's current plan, and how its life ends.
 import { ConsulClient, answeringJoinEntries, type ConsulApi } from '../consul/index.ts';
 import type { ConsulClientOptions } from '../consul/index.ts';
-import { EnvoyAdmin } from '../envoy/index.ts';
+import { EnvoyAdmin, parseEnvoyVersion } from '../envoy/index.ts';
 import { ExitCode, ExitError } from '../exit.ts';
 import type { Logger } from '../log.ts';
 import { acceptsTcp } from '../net/index.ts';
@@ -12,11 +12,13 @@ import {
   Supervisor,
   countZombieChildren,
   findExecutable,
+  queryVersion,
   type ProgramSnapshot,
   type ProgramSpec,
   type ProgramState,
 } from '../supervise/index.ts';
 import type { AgentRun } from './agent-run.ts';
+import type { EnvoyBinary } from './envoy-binary.ts';
 import type { NodePlan } from './plan.ts';
 import type { NodeStatusBoard } from './status-board.ts';
 
@@ -40,7 +42,7 @@ export interface NodeSupervisor {
 }
 
 /** Envoy's admin calls a proxy program needs: its readiness, and the drain of a stop. */
-export type ProxyAdmin = Pick<EnvoyAdmin, 'isLive' | 'drainInbound' | 'closeInbound' | 'quit'>;
+export type ProxyAdmin = Pick<EnvoyAdmin, 'isServing' | 'drainInbound' | 'closeInbound' | 'quit'>;
 
 /** Where the node meets processes, Consul, Envoy and signals. */
 export interface NodeDeps {
@@ -52,6 +54,8 @@ export interface NodeDeps {
   /** The built-in proxy's readiness: something accepts TCP at host:port. */
   acceptsTcp: (host: string, port: number) => Promise<boolean>;
   findExecutable: (nameOrPath: string) => string | null;
+  /** `envoy --version`'s version ("1.36.4"), or null when it did not say. */
+  envoyVersion: (path: string, env: NodeJS.ProcessEnv) => Promise<string | null>;
   countZombies: () => number;
   /** SIGTERM, SIGINT and SIGHUP arrive here (the process, outside tests). */
   signals: Pick<NodeJS.Process, 'on' | 'off'>;
@@ -64,6 +68,8 @@ export const realDeps: NodeDeps = {
   answeringJoins: answeringJoinEntries,
   acceptsTcp,
   findExecutable: (nameOrPath) => findExecutable(nameOrPath),
+  envoyVersion: async (path, env) =>
+    parseEnvoyVersion((await queryVersion(path, ['--version'], env)).output ?? ''),
   countZombies: countZombieChildren,
   signals: process,
 };
@@ -129,8 +135,8 @@ export interface RunningNode extends NodeShared {
   readonly address: string;
   readonly client: ConsulApi;
   readonly consulPath: string;
-  /** Absolute path of envoy once a plan ran Envoy (a reload may find it first). */
-  envoyPath: string | undefined;
+  /** The Envoy once a plan ran one (a reload may find it first). */
+  envoy: EnvoyBinary | undefined;
   current: Current;
   /** The running agent's bring-up state; a consul spawn replaces it. */
   agentRun: AgentRun | null;

@@ -6,6 +6,7 @@ import { planProxies, type ProxyPlan } from '../envoy/index.ts';
 import { renderNode, type ConfigEntry, type RenderedNode } from '../render/index.ts';
 import { gatewayToken, secretVariables, serviceToken, type NodeSpec } from '../spec/index.ts';
 import { READINESS_STAGES } from '../consul/index.ts';
+import type { EnvoyBinary } from './envoy-binary.ts';
 
 export interface NodePlan {
   spec: NodeSpec;
@@ -25,7 +26,8 @@ export function planNode(
   spec: NodeSpec,
   address: string,
   options: {
-    envoyBinaryPath?: string;
+    /** The Envoy proxies run (mode envoy, gateways): its path and what its pair with Consul needs. */
+    envoy?: EnvoyBinary;
     heldAdminPorts?: ReadonlyMap<string, number>;
     /** The environment children would inherit (meshvisor's own). */
     env?: NodeJS.ProcessEnv;
@@ -37,7 +39,9 @@ export function planNode(
     httpPort: spec.consul.ports.http,
     grpcPort: spec.consul.ports.grpc,
     mode: spec.proxy.mode,
-    envoyBinaryPath: options.envoyBinaryPath,
+    envoyBinaryPath: options.envoy?.path,
+    envoyConfigYaml:
+      options.envoy?.pair.needs === 'name-lookup' ? options.envoy.pair.configYaml : undefined,
     adminPortBase: spec.proxy.adminPortBase,
     heldAdminPorts: options.heldAdminPorts,
     drainSeconds: spec.timeouts.drainSeconds,

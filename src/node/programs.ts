@@ -72,7 +72,7 @@ export function proxyProgram(node: RunningNode, proxy: ProxyPlan): ProgramSpec {
         return timeouts().readySeconds * 1000;
       },
       probe: admin
-        ? (signal) => admin.isLive(signal)
+        ? (signal) => admin.isServing(proxy.kind === 'sidecar' ? 'public_listener:' : '', signal)
         : () => builtinProxyListening(node, proxy.serviceId),
     },
     stopTrigger: admin ? (release) => drainProxy(node, admin, release) : undefined,

@@ -12,6 +12,7 @@ import { SpecError, type NodeSpec } from '../spec/index.ts';
 import type { ReloadResult, ReloadStatus } from '../status/index.ts';
 import { startProxies, writeEntries } from './bring-up.ts';
 import { requireExecutable, type NodeShared, type RunningNode } from './context.ts';
+import { resolveEnvoy } from './envoy-binary.ts';
 import {
   diffPlans,
   isEmpty,
@@ -66,15 +67,20 @@ export async function reloadNode(
   }
   let plan: NodePlan;
   try {
-    const envoyPath = needsEnvoy(spec)
-      ? (node.envoyPath ??
-        requireExecutable(node.deps, spec.proxy.envoyBinary, 'proxy.envoyBinary'))
-      : node.envoyPath;
+    const envoy =
+      node.envoy ??
+      (needsEnvoy(spec)
+        ? await resolveEnvoy(
+            node,
+            spec,
+            requireExecutable(node.deps, spec.proxy.envoyBinary, 'proxy.envoyBinary'),
+          )
+        : undefined);
     const held = new Map(
       current.proxies.map((p) => [p.name, Number(p.adminAddress?.split(':').at(-1))]),
     );
-    plan = planNode(spec, node.address, { envoyBinaryPath: envoyPath, heldAdminPorts: held });
-    node.envoyPath = envoyPath;
+    plan = planNode(spec, node.address, { envoy, heldAdminPorts: held });
+    node.envoy = envoy;
   } catch (err) {
     return finish('failed', [(err as Error).message]);
   }

@@ -9,6 +9,7 @@ import { writeRenderedFiles } from '../render/index.ts';
 import { apiToken } from '../spec/index.ts';
 import { startStatusServer, type ReloadStatus, type StatusServer } from '../status/index.ts';
 import { requireExecutable, type NodeShared, type RunningNode } from './context.ts';
+import { resolveEnvoy } from './envoy-binary.ts';
 import { planNode } from './plan.ts';
 import { timedStage } from './stages.ts';
 
@@ -36,6 +37,9 @@ export async function setUp(shared: NodeShared, hooks: SetupHooks): Promise<SetU
   const envoyPath = needsEnvoy(spec)
     ? requireExecutable(deps, spec.proxy.envoyBinary, 'proxy.envoyBinary')
     : undefined;
+  // Envoy is asked its version meanwhile: the plan needs it, nothing before the plan does.
+  const envoyLookup = envoyPath ? resolveEnvoy(shared, spec, envoyPath) : undefined;
+  envoyLookup?.catch(() => {}); // awaited below (a stop may end setup before that)
 
   // The status endpoint answers from the first moment, so a long address wait can be read.
   // Its listen address may be the node's own, not up yet: then it starts once that is known.
@@ -59,7 +63,8 @@ export async function setUp(shared: NodeShared, hooks: SetupHooks): Promise<SetU
   board.setAddress(address);
   logger.info({ address }, 'node address');
 
-  const plan = planNode(spec, address, { envoyBinaryPath: envoyPath });
+  const envoy = await envoyLookup;
+  const plan = planNode(spec, address, { envoy });
   await writeRenderedFiles(plan.rendered.files);
   const generation = 1;
   board.setSpec(plan.hash, generation);
@@ -81,7 +86,7 @@ export async function setUp(shared: NodeShared, hooks: SetupHooks): Promise<SetU
     address,
     client,
     consulPath,
-    envoyPath,
+    envoy,
     current: { plan, generation },
     agentRun: null,
     lanMembers: null,

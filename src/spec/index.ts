@@ -36,4 +36,11 @@ export {
 } from './listen.ts';
 export { SpecError, type SpecProblem } from './errors.ts';
 export { AGENT_KEYS_SET_BY_SPEC, formatPath } from './rules.ts';
-export { apiToken, gatewayToken, secretValues, secretVariables, serviceToken } from './tokens.ts';
+export {
+  apiToken,
+  gatewayToken,
+  secretValues,
+  secretVariables,
+  serviceToken,
+  withoutSecrets,
+} from './tokens.ts';

@@ -51,3 +51,9 @@ export function secretVariables(spec: NodeSpec, env: NodeJS.ProcessEnv): string[
     )
     .map(([name]) => name);
 }
+
+/** `env` less every secret-carrying variable: what a child of this node may see. */
+export function withoutSecrets(spec: NodeSpec, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const dropped = new Set(secretVariables(spec, env));
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !dropped.has(name)));
+}

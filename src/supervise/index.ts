@@ -17,3 +17,4 @@ export { parseHclogLine } from './hclog.ts';
 export { parseOutputLine } from './log-relay.ts';
 export { countZombieChildren, warnIfPid1WithoutInit } from './pid1.ts';
 export { findExecutable } from './which.ts';
+export { queryVersion, VERSION_QUERY_TIMEOUT_MS, type QueryOutcome } from './version-query.ts';

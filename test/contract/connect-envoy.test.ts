@@ -246,7 +246,16 @@ while :; do sleep 0.1; done
           const passthrough = start.command.includes('--')
             ? start.command.slice(start.command.indexOf('--') + 1)
             : [];
-          const hot = passthrough.includes('--restart-epoch') ? [] : ['--disable-hot-restart'];
+          // 1.10's isHotRestartOption (exec_unix.go): any of these leaves the flag out.
+          const hotRestartOption = passthrough.some((a) =>
+            [
+              '--restart-epoch',
+              '--hot-restart-version',
+              '--drain-time-s',
+              '--parent-shutdown-time-s',
+            ].some((opt) => a === opt || a.startsWith(`${opt}=`)),
+          );
+          const hot = hotRestartOption ? [] : ['--disable-hot-restart'];
           assert.equal(argv[0], join(dir, 'envoy'));
           assert.equal(argv[1], '--config-path');
           assert.match(argv[2] ?? '', /^\/tmp\/envoy-[0-9a-f]+-bootstrap\.json$/);

@@ -239,7 +239,7 @@ export class FakeEnvoyAdmin implements ProxyAdmin {
     private readonly world: { envoyLive: boolean; events: string[] },
   ) {}
 
-  async isLive(): Promise<boolean> {
+  async isServing(): Promise<boolean> {
     return this.world.envoyLive;
   }
 
@@ -269,6 +269,8 @@ export class FakeWorld {
   };
   envoyLive = true;
   consulFound = true;
+  /** What `envoy --version` says. */
+  envoyVersion: string | null = '1.36.4';
   readonly signals = new EventEmitter();
   readonly supervisor = new FakeSupervisor(this.events);
   readonly consul = new FakeConsul(this.conditions, this.events);
@@ -291,6 +293,7 @@ export class FakeWorld {
     answeringJoins: async () => [],
     acceptsTcp: async () => this.envoyLive,
     findExecutable: (name) => (name === 'consul' && !this.consulFound ? null : `/fake/bin/${name}`),
+    envoyVersion: async () => this.envoyVersion,
     countZombies: () => 0,
     signals: this.signals as unknown as NodeDeps['signals'],
   };

@@ -163,6 +163,13 @@ test('consul + envoy: the matrix, an agent that says what it supports, and pairs
   const unknownLine = checkPair(s, consul('1.19.0'), envoy('1.29.0'), []);
   assert.equal(unknownLine.status, 'warn');
   assert.equal(checkPair(s, consul('1.10.12'), { path: null, version: null }, []).status, 'warn');
+  // Consul 1.10's name-only filters: Envoy 1.36 serves with `run`'s override, 1.39 cannot.
+  const overridden = checkPair(s, consul('1.10.12'), envoy('1.36.4'), []);
+  assert.equal(overridden.status, 'warn');
+  assert.match(overridden.found, /no_extension_lookup_by_name=false/);
+  const impossible = checkPair(s, consul('1.10.12'), envoy('1.39.0'), []);
+  assert.equal(impossible.status, 'fail');
+  assert.match(impossible.fix ?? '', /use an Envoy from 1\.22 to 1\.38/);
 });
 
 function reader(

@@ -2,7 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { EnvoyAdmin, planProxies, type ProxyPlanInput } from '../../src/envoy/index.ts';
+import {
+  EnvoyAdmin,
+  envoyPair,
+  parseEnvoyVersion,
+  planProxies,
+  type ProxyPlanInput,
+} from '../../src/envoy/index.ts';
 import { acceptsTcp } from '../../src/net/index.ts';
 
 const cluster1: ProxyPlanInput = {
@@ -40,6 +46,8 @@ test('each sidecar gets its own admin port and the agent addresses, never the de
     '-grpc-addr',
     '10.0.1.11:8502',
     '--',
+    // Consul 1.10 leaves it out once --drain-time-s is passed, and a second Envoy would exit.
+    '--disable-hot-restart',
     '--drain-time-s',
     '5',
   ]);
@@ -106,28 +114,35 @@ test('builtin mode runs `consul connect proxy` with no admin address; gateways s
   assert.ok(!plans[2]?.args.includes('-envoy-binary'));
 });
 
-test('EnvoyAdmin: LIVE only on 200 LIVE; drain and quit are POSTs', async (t) => {
+test('EnvoyAdmin: serving only on 200 LIVE with the listener there (LIVE over a rejected one is not); drain and quit are POSTs', async (t) => {
   const calls: string[] = [];
   let state = 'PRE_INITIALIZING';
+  let listeners = '';
   const server = createServer((req, res) => {
     calls.push(`${req.method} ${req.url}`);
     if (req.url === '/ready') {
       res.writeHead(state === 'LIVE' ? 200 : 503).end(`${state}\n`);
+    } else if (req.url === '/listeners') {
+      res.writeHead(200).end(listeners);
     } else res.writeHead(req.method === 'POST' ? 200 : 400).end('OK\n');
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.after(() => server.close());
   const admin = new EnvoyAdmin(`127.0.0.1:${(server.address() as AddressInfo).port}`);
-  assert.equal(await admin.isLive(), false);
+  assert.equal(await admin.isServing('public_listener:'), false);
+  // Envoy 1.36.4 with Consul 1.10's name-only router: LIVE, and no listener.
   state = 'LIVE';
-  assert.equal(await admin.isLive(), true);
+  assert.equal(await admin.isServing('public_listener:'), false);
+  listeners = 'api:127.0.0.1:1234::127.0.0.1:1234\n';
+  assert.equal(await admin.isServing('public_listener:'), false);
+  assert.equal(await admin.isServing(''), true);
+  listeners += 'public_listener:0.0.0.0:21000::0.0.0.0:21000\n';
+  assert.equal(await admin.isServing('public_listener:'), true);
+  calls.length = 0;
   await admin.drainInbound();
   await admin.quit();
-  assert.deepEqual(calls.slice(2), [
-    'POST /drain_listeners?inboundonly&graceful',
-    'POST /quitquitquit',
-  ]);
-  assert.equal(await new EnvoyAdmin('127.0.0.1:1').isLive(), false);
+  assert.deepEqual(calls, ['POST /drain_listeners?inboundonly&graceful', 'POST /quitquitquit']);
+  assert.equal(await new EnvoyAdmin('127.0.0.1:1').isServing(''), false);
 });
 
 test('acceptsTcp tells a listening port from a closed one', async (t) => {
@@ -136,4 +151,61 @@ test('acceptsTcp tells a listening port from a closed one', async (t) => {
   t.after(() => server.close());
   assert.equal(await acceptsTcp('127.0.0.1', (server.address() as AddressInfo).port), true);
   assert.equal(await acceptsTcp('127.0.0.1', 1), false);
+});
+
+test('Consul before 1.12 with Envoy 1.22-1.38 runs Envoy with the name-lookup guard off; 1.39 cannot serve it', () => {
+  assert.deepEqual(envoyPair('1.10', '1.20.2'), { needs: 'nothing' });
+  const override = envoyPair('1.10', '1.36.4');
+  assert.equal(override.needs, 'name-lookup');
+  assert.deepEqual(JSON.parse(override.needs === 'name-lookup' ? override.configYaml : '{}'), {
+    layered_runtime: {
+      layers: [
+        {
+          name: 'meshvisor-name-lookup',
+          static_layer: { 'envoy.reloadable_features.no_extension_lookup_by_name': false },
+        },
+      ],
+    },
+  });
+  // Unknown: the layer is harmless to an Envoy that does not need it.
+  assert.equal(envoyPair('1.11', null).needs, 'name-lookup');
+  const refused = envoyPair('1.10', '1.39.0');
+  assert.equal(refused.needs, 'another-envoy');
+  assert.match(
+    refused.needs === 'another-envoy' ? refused.problem : '',
+    /^Consul 1\.10 \(consul\.version\) sends Envoy's HTTP router by name only, which Envoy 1\.39 rejects/,
+  );
+  assert.deepEqual(envoyPair('1.12', '1.39.0'), { needs: 'nothing' });
+  assert.equal(
+    parseEnvoyVersion('envoy  version: bad8280de8/1.36.4/Clean/RELEASE/BoringSSL'),
+    '1.36.4',
+  );
+  assert.equal(parseEnvoyVersion('not envoy'), null);
+});
+
+const INPUT_FOR_CONFIG_YAML = {
+  address: '10.0.0.5',
+  httpPort: 8500,
+  grpcPort: 8502,
+  mode: 'envoy' as const,
+  envoyBinaryPath: '/usr/local/bin/envoy',
+  adminPortBase: 19000,
+  drainSeconds: 5,
+  sidecars: [{ serviceId: 'users-1' }],
+  gateways: [{ kind: 'ingress' as const, name: 'ingress-service', port: 8888 }],
+};
+
+test("every Envoy gets the pair's runtime layer as --config-yaml, after the drain time", () => {
+  const [sidecar, gateway] = planProxies({
+    ...INPUT_FOR_CONFIG_YAML,
+    envoyConfigYaml: '{"layered_runtime":{}}',
+  });
+  for (const proxy of [sidecar, gateway]) {
+    assert.deepEqual(proxy?.args.slice(-4), [
+      '--drain-time-s',
+      '5',
+      '--config-yaml',
+      '{"layered_runtime":{}}',
+    ]);
+  }
 });

@@ -264,3 +264,29 @@ test('a missing consul binary fails setup with exit 69, before anything starts',
   });
   assert.deepEqual(world.events, []);
 });
+
+test('Consul 1.10 with Envoy 1.36: every Envoy runs with the name-lookup guard off, and the log says so once', async (t) => {
+  const { world, spec } = await start(t);
+  await untilReady(spec);
+  const args = world.supervisor.get('sidecar:web-1')?.spec.args ?? [];
+  const yaml = args[args.indexOf('--config-yaml') + 1] ?? '';
+  assert.match(yaml, /"envoy\.reloadable_features\.no_extension_lookup_by_name":false/);
+  assert.equal(logged(world, NAME_LOOKUP_SAYS).length, 1);
+});
+
+test('Consul 1.10 with Envoy 1.39 is refused at setup with exit 78, before consul starts', async (t) => {
+  const { world, exit } = await start(t, (w) => {
+    w.allUp();
+    w.envoyVersion = '1.39.0';
+  });
+  await assert.rejects(exit, (err: unknown) => {
+    assert.ok(err instanceof ExitError);
+    assert.equal(err.exitCode, ExitCode.config);
+    assert.match(err.message, /^proxy\.envoyBinary: Consul 1\.10 \(consul\.version\) sends/);
+    return true;
+  });
+  assert.deepEqual(world.events, []);
+});
+
+const NAME_LOOKUP_SAYS =
+  'Envoy 1.36.4 with Consul 1.10: Envoy runs with envoy.reloadable_features.no_extension_lookup_by_name=false, since Consul before 1.12 sends filters by name only';

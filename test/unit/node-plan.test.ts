@@ -16,7 +16,10 @@ const base: NodeSpecInput = {
 };
 const spec = (change: Partial<NodeSpecInput> = {}) => parseSpec({ ...base, ...change });
 const plan = (change: Partial<NodeSpecInput> = {}, held?: Map<string, number>) =>
-  planNode(spec(change), '10.0.0.5', { envoyBinaryPath: '/bin/envoy', heldAdminPorts: held });
+  planNode(spec(change), '10.0.0.5', {
+    envoy: { path: '/bin/envoy', version: '1.20.2', pair: { needs: 'nothing' } },
+    heldAdminPorts: held,
+  });
 
 test('the plan: services with sidecars, the stages READY requires, a short hash of the spec', () => {
   const p = plan();

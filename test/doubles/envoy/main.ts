@@ -2,13 +2,14 @@
 // --config-path (the FIFO of `consul connect envoy`: opened at once, since its writer gives up
 // after 10 s), serves the admin API, exits 0 on SIGTERM/SIGINT or POST /quitquitquit, and 1 when
 // the configuration cannot be loaded or the admin address is taken (a second Envoy on one port).
+import { createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { EventLog } from './events.ts';
 import { ParseError, parseEnvoyArgs } from './options.ts';
 import type { BootstrapConfig } from './server.ts';
 import { EnvoyDouble, envoyLog, knobsFromEnv } from './server.ts';
 
-function main(argv: string[]): void {
+async function main(argv: string[]): Promise<void> {
   let opts;
   try {
     opts = parseEnvoyArgs(argv);
@@ -57,6 +58,14 @@ function main(argv: string[]): void {
     'main',
     `initializing epoch ${opts.restartEpoch} (base id=0, hot restart version=${opts.disableHotRestart ? 'disabled' : '11.104'})`,
   );
+  // With hot restart on, Envoy binds an abstract unix socket of its base id: a second Envoy of
+  // the same base id in the network namespace exits, as the real 1.36.4 does.
+  if (!opts.disableHotRestart && !(await bindHotRestartSocket(opts.restartEpoch))) {
+    process.stderr.write(
+      `unable to bind domain socket with base_id=0, id=${opts.restartEpoch}, errno=98 (see --base-id option)\n`,
+    );
+    process.exit(1);
+  }
   const events = new EventLog().with({
     admin: `${boot.admin.address.socket_address.address}:${boot.admin.address.socket_address.port_value}`,
     node: boot.node.id,
@@ -75,4 +84,16 @@ function main(argv: string[]): void {
   );
 }
 
-main(process.argv.slice(2));
+/** Holds `@envoy_domain_socket_parent_<id>` for the life of the process; false when taken. */
+function bindHotRestartSocket(id: number): Promise<boolean> {
+  const server = createServer();
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen({ path: `\0envoy_domain_socket_parent_${id}` }, () => {
+      server.unref();
+      resolve(true);
+    });
+  });
+}
+
+void main(process.argv.slice(2));

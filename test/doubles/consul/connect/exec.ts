@@ -35,10 +35,18 @@ export function findEnvoyBinary(flag: string | undefined, env = process.env): st
   );
 }
 
+/** 1.10's isHotRestartOption: --drain-time-s and --parent-shutdown-time-s count too. */
+const HOT_RESTART_OPTIONS = [
+  '--restart-epoch',
+  '--hot-restart-version',
+  '--drain-time-s',
+  '--parent-shutdown-time-s',
+];
+
 /** The argv consul execs: --disable-hot-restart unless a hot-restart option is passed through. */
 export function envoyArgv(binary: string, configPath: string, passthrough: string[]): string[] {
-  const hotRestart = passthrough.some(
-    (a) => a.startsWith('--restart-epoch') || a.startsWith('--hot-restart-version'),
+  const hotRestart = passthrough.some((a) =>
+    HOT_RESTART_OPTIONS.some((opt) => a === opt || a.startsWith(`${opt}=`)),
   );
   return [
     binary,
