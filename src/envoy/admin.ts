@@ -1,5 +1,5 @@
 // Envoy's admin API, the calls a node needs (contract §6): readiness, and the graceful drain
-// of a stop. Mutations are POST: Envoy answers a GET on them with 400 and does nothing.
+// of a stop. Mutations are POST: Envoy 1.36 answers a GET on them with 405 and does nothing.
 import { httpRequest, type HttpAnswer } from '../net/http.ts';
 
 export class EnvoyAdmin {

@@ -1,6 +1,8 @@
 // The envoy double's admin API and lifecycle (contract §6 "Envoy admin"): /ready progression,
-// /server_info, /stats?filter, /clusters, POST-only mutations (GET → 400), 404s, the drain →
-// quit event order, SIGTERM, a second envoy on the same admin port, the sidecar's listeners.
+// /server_info, /stats?filter, /clusters, POST-only mutations (GET → 405, as Envoy 1.36.4 answers:
+// test/recordings/envoy-1.36.4/admin-reads.json), 404s, the drain → quit event order, SIGTERM, a
+// second envoy on the same admin port, the sidecar's listeners. What the double shares with the
+// real Envoy is held to its recordings by test/contract/envoy-admin.test.ts.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
@@ -170,9 +172,12 @@ describe('envoy double', () => {
       s.on('error', reject);
     });
 
-    // mutations are POST only; unknown paths 404 like Envoy
-    assert.equal((await get(`${e.admin}/quitquitquit`)).status, 400);
-    assert.equal((await get(`${e.admin}/drain_listeners`)).status, 400);
+    // mutations are POST only (405, nothing done); unknown paths 404 like Envoy
+    assert.deepEqual(await get(`${e.admin}/quitquitquit`), {
+      status: 405,
+      body: 'Method GET not allowed, POST required.',
+    });
+    assert.equal((await get(`${e.admin}/drain_listeners`)).status, 405);
     const nf = await get(`${e.admin}/nope`);
     assert.equal(nf.status, 404);
     assert.match(nf.body, /^invalid path\. admin commands are:/);
@@ -203,7 +208,8 @@ describe('envoy double', () => {
     assert.equal(events(ev).at(-1)?.event, 'exit');
   });
 
-  it('stays INITIALIZING while the agent gRPC port is unreachable', async () => {
+  it('with the agent gRPC port unreachable: PRE_INITIALIZING (CDS), then INITIALIZING (LDS), each for the initial fetch timeout, then LIVE', async () => {
+    // as Envoy 1.36.4 with ADS refused (test/recordings/envoy-1.36.4/initializing.json)
     const e = startEnvoy(config, {
       ENVOY_DOUBLE_XDS: 'tcp',
       ENVOY_DOUBLE_INITIAL_FETCH_TIMEOUT_MS: '1500',
@@ -211,7 +217,11 @@ describe('envoy double', () => {
     running.push(e.child);
     await eventually(() => get(`${e.admin}/ready`));
     await sleep(600);
-    assert.deepEqual(await get(`${e.admin}/ready`), { status: 503, body: 'INITIALIZING\n' });
+    assert.deepEqual(await get(`${e.admin}/ready`), { status: 503, body: 'PRE_INITIALIZING\n' });
+    await eventually(async () =>
+      (await get(`${e.admin}/ready`)).body === 'INITIALIZING\n' ? true : undefined,
+    );
+    assert.equal((await get(`${e.admin}/ready`)).status, 503);
     // 1.10 bootstraps have no initial_fetch_timeout override: LIVE with no listeners after it
     await eventually(async () =>
       (await get(`${e.admin}/ready`)).status === 200 ? true : undefined,

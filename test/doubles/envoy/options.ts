@@ -10,6 +10,8 @@ export interface EnvoyOptions {
   disableHotRestart: boolean;
   logLevel: string;
   concurrency: number;
+  /** --base-id, echoed by /server_info (a string there, as in Envoy). */
+  baseId: string;
   version: boolean;
   raw: string[];
 }
@@ -97,6 +99,7 @@ export function parseEnvoyArgs(argv: string[]): EnvoyOptions {
     disableHotRestart: flags.has('disable-hot-restart'),
     logLevel: values.get('log-level') ?? 'info',
     concurrency: num('concurrency', 2),
+    baseId: String(num('base-id', 0)),
     version: flags.has('version'),
     raw: argv,
   };

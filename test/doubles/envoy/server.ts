@@ -1,6 +1,8 @@
 // The envoy double's server: the admin API on the bootstrap's admin address, the static
-// envoy_ready_listener of a gateway, and the listeners Consul's xDS would deliver, emulated by
-// reading the proxy's registration over the agent's HTTP API (no real xDS, no mTLS).
+// envoy_ready_listener of a gateway, other static HTTP listeners (static-listeners.ts), and the
+// listeners Consul's xDS would deliver, emulated by reading the proxy's registration over the
+// agent's HTTP API (no real xDS, no mTLS). Held to test/recordings/envoy-1.36.4 by
+// test/contract/envoy-admin.test.ts.
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import { createServer as createHttpServer } from 'node:http';
 import type { Server as NetServer } from 'node:net';
@@ -16,6 +18,7 @@ import {
 } from '../consul/connect/mesh.ts';
 import type { EventLog } from './events.ts';
 import type { EnvoyOptions } from './options.ts';
+import { field, hcmRoutes, httpListenerServer } from './static-listeners.ts';
 
 export type ServerState = 'LIVE' | 'DRAINING' | 'PRE_INITIALIZING' | 'INITIALIZING';
 const STATE_NUMBER: Record<ServerState, number> = {
@@ -25,29 +28,36 @@ const STATE_NUMBER: Record<ServerState, number> = {
   INITIALIZING: 3,
 };
 
+type SocketAddress = { socket_address: { address: string; port_value: number } };
+
+/** Keys as Consul writes them; proto3 JSON's other spelling (`load_assignment`) is read too. */
 export interface BootstrapConfig {
-  admin: { address: { socket_address: { address: string; port_value: number } } };
+  admin: { address: SocketAddress };
   node: { id: string; cluster: string; metadata?: Record<string, string> };
   static_resources: {
-    clusters: {
+    clusters?: {
       name: string;
-      loadAssignment: {
-        endpoints: {
-          lbEndpoints: {
-            endpoint: { address: { socket_address: { address: string; port_value: number } } };
-          }[];
-        }[];
-      };
+      loadAssignment?: { endpoints: { lbEndpoints: { endpoint: { address: SocketAddress } }[] }[] };
     }[];
     listeners?: {
       name: string;
-      address: { socket_address: { address: string; port_value: number } };
+      address: SocketAddress;
+      traffic_direction?: string;
+      filter_chains?: unknown[];
     }[];
   };
   /** The xDS stream's gRPC metadata: `x-consul-token` is the proxy's ACL token. */
   dynamic_resources?: {
+    lds_config?: { initial_fetch_timeout?: string };
+    cds_config?: { initial_fetch_timeout?: string };
     ads_config?: { grpc_services?: { initial_metadata?: { key: string; value: string }[] } };
   };
+}
+
+/** A protobuf JSON Duration ("3s", "0.5s") in ms. */
+function durationMs(d: string | undefined): number | undefined {
+  const m = d === undefined ? null : /^(\d+(?:\.\d+)?)s$/.exec(d);
+  return m ? Math.round(Number(m[1]) * 1000) : undefined;
 }
 
 export interface Knobs {
@@ -90,27 +100,33 @@ interface Cluster {
 
 const BUILD_SHA = '5a7e2fd8a9d0c1b3e4f5061728394a5b6c7d8e9f';
 
+/** Envoy 1.36's POST-only admin paths (its help marks them "(POST)"). */
 const MUTATING = new Set([
+  '/allocprofiler',
+  '/cpuprofiler',
   '/drain_listeners',
   '/healthcheck/fail',
   '/healthcheck/ok',
-  '/quitquitquit',
-  '/logging',
-  '/reset_counters',
-  '/cpuprofiler',
   '/heapprofiler',
-  '/runtime_modify',
+  '/logging',
+  '/quitquitquit',
   '/reopen_logs',
+  '/reset_counters',
+  '/runtime_modify',
+  '/stats/recentlookups/clear',
+  '/stats/recentlookups/disable',
+  '/stats/recentlookups/enable',
 ]);
 
 const HELP: [string, string][] = [
   ['/', 'Admin home page'],
+  ['/certs', 'print certs on machine'],
   ['/clusters', 'upstream cluster status'],
-  ['/drain_listeners', 'drain listeners'],
-  ['/healthcheck/fail', 'cause the server to fail health checks'],
-  ['/healthcheck/ok', 'cause the server to pass health checks'],
+  ['/drain_listeners (POST)', 'drain listeners'],
+  ['/healthcheck/fail (POST)', 'cause the server to fail health checks'],
+  ['/healthcheck/ok (POST)', 'cause the server to pass health checks'],
   ['/listeners', 'print listener info'],
-  ['/quitquitquit', 'exit the server'],
+  ['/quitquitquit (POST)', 'exit the server'],
   ['/ready', 'print server state, return 200 if LIVE, otherwise return 503'],
   ['/server_info', 'print server version/status information'],
   ['/stats', 'print server stats'],
@@ -151,17 +167,25 @@ export class EnvoyDouble {
     private readonly exit: (code: number) => void,
   ) {
     this.admin = hp(boot.admin.address.socket_address);
-    const agent = boot.static_resources.clusters.find((c) => c.name === 'local_agent');
-    const ep = agent?.loadAssignment.endpoints[0]?.lbEndpoints[0]?.endpoint.address.socket_address;
-    this.agentGrpc = ep ? hp(ep) : { address: '127.0.0.1', port: 8502 };
-    for (const c of boot.static_resources.clusters) {
+    for (const c of boot.static_resources.clusters ?? []) {
+      type Endpoint = { endpoint: { address: SocketAddress } };
+      const endpoints = field<unknown[]>(field(c, 'load_assignment'), 'endpoints') ?? [];
       this.clusters.push({
         name: c.name,
-        hosts: c.loadAssignment.endpoints.flatMap((e) =>
-          e.lbEndpoints.map((l) => hp(l.endpoint.address.socket_address)),
+        hosts: endpoints.flatMap((e) =>
+          (field<Endpoint[]>(e, 'lb_endpoints') ?? []).map((l) =>
+            hp(l.endpoint.address.socket_address),
+          ),
         ),
       });
     }
+    const agent = this.clusters.find((c) => c.name === 'local_agent')?.hosts[0];
+    this.agentGrpc = agent ?? { address: '127.0.0.1', port: 8502 };
+  }
+
+  /** A bootstrap with dynamic_resources waits for xDS; a static one is LIVE once it is bound. */
+  private get dynamic(): boolean {
+    return this.boot.dynamic_resources !== undefined;
   }
 
   /** Binds admin and static listeners (a failure rejects: the caller exits 1), then initializes. */
@@ -169,20 +193,28 @@ export class EnvoyDouble {
     this.adminServer = createHttpServer((req, res) => this.handleAdmin(req, res));
     await this.bind(this.adminServer, this.admin);
     for (const l of this.boot.static_resources.listeners ?? []) {
-      if (l.name !== 'envoy_ready_listener') continue;
-      const server = createHttpServer((req, res) => this.handleReadyListener(req, res));
+      const routes = hcmRoutes(l);
+      let server: HttpServer;
+      if (l.name === 'envoy_ready_listener') {
+        server = createHttpServer((req, res) => this.handleReadyListener(req, res));
+      } else if (routes) {
+        server = httpListenerServer(routes, (c) => this.clusters.find((x) => x.name === c)?.hosts);
+      } else continue;
       const address = hp(l.address.socket_address);
       await this.bind(server, address);
-      this.listeners.push({
-        name: l.name,
-        direction: 'UNSPECIFIED',
-        address,
-        server,
-        state: 'active',
-      });
+      const d = l.traffic_direction;
+      const direction: Direction = d === 'INBOUND' || d === 'OUTBOUND' ? d : 'UNSPECIFIED';
+      this.listeners.push({ name: l.name, direction, address, server, state: 'active' });
+      this.bump('listener_manager.listener_added');
     }
     this.events.emit('start', { state: this.state });
-    this.later(this.knobs.initDelayMs, () => this.initialize());
+    if (!this.dynamic) {
+      // nothing to wait for: Envoy 1.36 answers LIVE from its first /ready (recording static-live)
+      this.initialized = true;
+      this.refreshState();
+      return;
+    }
+    this.initialize();
   }
 
   private bind(server: NetServer | HttpServer, at: HostPort): Promise<void> {
@@ -218,19 +250,36 @@ export class EnvoyDouble {
     this.setState(this.healthCheckFailed ? 'DRAINING' : 'LIVE');
   }
 
-  /** INITIALIZING until xDS delivers (or the 15 s initial fetch of 1.10 bootstraps gives up). */
+  /**
+   * As Envoy 1.36 with ADS (recording `initializing`): PRE_INITIALIZING while the cluster manager
+   * waits for CDS, INITIALIZING while the init manager waits for LDS, then LIVE. xDS "delivers"
+   * CDS `initDelayMs` after it is reachable and LDS `readyDelayMs` after that; unreachable, each
+   * phase ends at its `initial_fetch_timeout` (the bootstrap's, else the knob: 15 s by default).
+   */
   private initialize(): void {
-    this.setState('INITIALIZING');
-    envoyLog('info', 'main', 'all clusters initialized. initializing init manager');
-    let done = false;
+    const dyn = this.boot.dynamic_resources;
+    const cdsTimeout = durationMs(dyn?.cds_config?.initial_fetch_timeout);
+    const ldsTimeout = durationMs(dyn?.lds_config?.initial_fetch_timeout);
+    let phase: 'cds' | 'lds' | 'done' = 'cds';
     const finish = () => {
-      if (done) return;
-      done = true;
+      if (phase !== 'lds') return;
+      phase = 'done';
       this.initialized = true;
       this.refreshState();
-      envoyLog('info', 'main', 'all dependencies initialized. starting workers');
+      envoyLog('info', 'config', 'all dependencies initialized. starting workers');
     };
-    this.later(this.knobs.initialFetchTimeoutMs, finish);
+    const clustersDone = () => {
+      if (phase !== 'cds') return;
+      phase = 'lds';
+      this.setState('INITIALIZING');
+      envoyLog('info', 'main', 'all clusters initialized. initializing init manager');
+      this.later(ldsTimeout ?? this.knobs.initialFetchTimeoutMs, () => {
+        if (phase === 'lds') this.bump('listener_manager.lds.init_fetch_timeout');
+        finish();
+      });
+      if (this.connected) this.later(this.knobs.readyDelayMs, finish);
+    };
+    this.later(cdsTimeout ?? this.knobs.initialFetchTimeoutMs, clustersDone);
     const poll = async () => {
       const ok = await this.xdsReachable();
       if (ok !== this.connected) {
@@ -239,7 +288,8 @@ export class EnvoyDouble {
         if (ok && !this.listeners.some((l) => l.direction !== 'UNSPECIFIED')) {
           await this.applyDynamicConfig();
         }
-        if (ok) this.later(this.knobs.readyDelayMs, finish);
+        if (ok && phase === 'cds') this.later(this.knobs.initDelayMs, clustersDone);
+        else if (ok && phase === 'lds') this.later(this.knobs.readyDelayMs, finish);
       }
       this.later(1000, () => void poll());
     };
@@ -328,6 +378,7 @@ export class EnvoyDouble {
     try {
       const server = await open();
       this.listeners.push({ name, direction, address, server, state: 'active' });
+      this.bump('listener_manager.listener_added');
       this.events.emit('listener', { name, address: fmt(address) });
     } catch (e) {
       this.bump('listener_manager.lds.update_rejected');
@@ -343,11 +394,13 @@ export class EnvoyDouble {
     this.counters.set(name, (this.counters.get(name) ?? 0) + 1);
   }
 
+  /** Stopped listeners close their socket (new connections are refused), finish what they carry, and stay listed and counted active (recordings drain-*). */
   private stopListeners(inboundOnly: boolean): void {
     for (const l of this.listeners) {
       if (l.state === 'stopped' || (inboundOnly && l.direction !== 'INBOUND')) continue;
       l.state = 'stopped';
       l.server.close();
+      this.bump('listener_manager.listener_stopped');
     }
     this.events.emit('listeners_stopped', { inboundOnly });
   }
@@ -384,7 +437,8 @@ export class EnvoyDouble {
     let type = 'text/plain; charset=UTF-8';
     let after: (() => void) | undefined;
     if (MUTATING.has(path) && method !== 'POST') {
-      status = 400;
+      // Envoy 1.36.4 (recording admin-reads): 405, nothing done
+      status = 405;
       body = `Method ${method} not allowed, POST required.`;
     } else {
       switch (path) {
@@ -401,13 +455,22 @@ export class EnvoyDouble {
           break;
         }
         case '/clusters':
-          body = this.clustersBody();
+          if (params.get('format') === 'json') {
+            body = JSON.stringify(this.clustersJson(), null, 1);
+            type = 'application/json';
+          } else body = this.clustersBody();
           break;
         case '/listeners':
-          body = this.listeners
-            .filter((l) => l.state !== 'stopped')
-            .map((l) => `${l.name}::${fmt(l.address)}\n`)
-            .join('');
+          if (params.get('format') === 'json') {
+            body = JSON.stringify(this.listenersJson(), null, 1);
+            type = 'application/json';
+          } else {
+            body = this.listeners.map((l) => `${l.name}::${fmt(l.address)}\n`).join('');
+          }
+          break;
+        case '/certs':
+          body = JSON.stringify({ certificates: [] }, null, 1);
+          type = 'application/json';
           break;
         case '/drain_listeners':
           body = 'OK\n';
@@ -441,9 +504,10 @@ export class EnvoyDouble {
   }
 
   /**
-   * Envoy 1.20: `?graceful` starts the drain sequence (--drain-time-s), after which the listeners
-   * stop; without it they stop at once. `?inboundonly` spares outbound (upstream) listeners. Only
-   * /healthcheck/fail turns /ready to DRAINING.
+   * As Envoy 1.36.4 (recordings drain-*): `?graceful` starts the drain sequence (--drain-time-s;
+   * a second graceful call is ignored), after which the listeners stop; without it they stop at
+   * once, also inside a drain sequence. `?inboundonly` stops only INBOUND listeners. Envoy does
+   * not exit after a drain; /ready stays LIVE (only /healthcheck/fail turns it to DRAINING).
    */
   private drainListeners(inboundOnly: boolean, graceful: boolean): void {
     this.events.emit('drain', { inboundOnly, graceful, drainTimeS: this.opts.drainTimeS });
@@ -475,7 +539,7 @@ export class EnvoyDouble {
       state: this.state,
       hot_restart_version: this.opts.disableHotRestart ? 'disabled' : '11.104',
       command_line_options: {
-        base_id: '0',
+        base_id: this.opts.baseId,
         concurrency: this.opts.concurrency,
         config_path: this.opts.configPath ?? '',
         log_level: this.opts.logLevel,
@@ -497,21 +561,32 @@ export class EnvoyDouble {
     };
   }
 
+  /**
+   * Envoy 1.36.4's (recordings admin-reads, drain-*, initializing): stopped listeners still count
+   * as active, a drain_listeners drain is not `total_listeners_draining` (that is for removed
+   * ones), and the control plane / LDS stats exist only with dynamic_resources. server.state is
+   * current here; Envoy updates it at its next stats flush (5 s).
+   */
   private stats(): Map<string, number> {
-    const active = this.listeners.filter((l) => l.state === 'active').length;
-    const draining = this.listeners.filter((l) => l.state === 'draining').length;
     const m = new Map<string, number>([
       ['cluster_manager.active_clusters', this.clusters.length],
-      ['control_plane.connected_state', this.connected ? 1 : 0],
-      ['listener_manager.lds.update_rejected', 0],
-      ['listener_manager.total_listeners_active', active + draining],
-      ['listener_manager.total_listeners_draining', draining],
+      ['listener_manager.listener_added', 0],
+      ['listener_manager.listener_stopped', 0],
+      ['listener_manager.total_listeners_active', this.listeners.length],
+      ['listener_manager.total_listeners_draining', 0],
+      ['listener_manager.total_listeners_warming', 0],
+      ['listener_manager.workers_started', this.initialized ? 1 : 0],
       ['server.concurrency', this.opts.concurrency],
       ['server.hot_restart_epoch', this.opts.restartEpoch],
       ['server.live', this.state === 'LIVE' ? 1 : 0],
       ['server.state', STATE_NUMBER[this.state]],
       ['server.uptime', Math.floor((Date.now() - this.started) / 1000)],
     ]);
+    if (this.dynamic) {
+      m.set('control_plane.connected_state', this.connected ? 1 : 0);
+      m.set('listener_manager.lds.init_fetch_timeout', 0);
+      m.set('listener_manager.lds.update_rejected', 0);
+    }
     for (const [k, v] of this.counters) m.set(k, v);
     return m;
   }
@@ -533,6 +608,34 @@ export class EnvoyDouble {
       return [200, JSON.stringify({ stats }), 'application/json'];
     }
     return [200, entries.map(([k, v]) => `${k}: ${v}\n`).join(''), 'text/plain; charset=UTF-8'];
+  }
+
+  private listenersJson() {
+    const address = (a: HostPort) => ({
+      socket_address: { address: a.address, port_value: a.port },
+    });
+    return {
+      listener_statuses: this.listeners.map((l) => ({
+        name: l.name,
+        local_address: address(l.address),
+      })),
+    };
+  }
+
+  private clustersJson() {
+    return {
+      cluster_statuses: this.clusters.map((c) => ({
+        name: c.name,
+        host_statuses: c.hosts.map((h) => ({
+          address: { socket_address: { address: h.address, port_value: h.port } },
+          stats: [{ name: 'cx_active', type: 'GAUGE' }],
+          health_status: { eds_health_status: 'HEALTHY' },
+          weight: 1,
+          locality: {},
+        })),
+        observability_name: c.name,
+      })),
+    };
   }
 
   private clustersBody(): string {
