@@ -1,6 +1,33 @@
 // Envoy's admin API, the calls a node needs (contract §6): readiness, and the graceful drain
 // of a stop. Mutations are POST: Envoy 1.36 answers a GET on them with 405 and does nothing.
-import { httpRequest, type HttpAnswer } from '../net/http.ts';
+import { httpRequest, HttpRequestError, type HttpAnswer } from '../net/http.ts';
+
+/**
+ * Which listeners a proxy's stop drains. A sidecar drains its inbound ones only: its upstream
+ * listeners carry the app's own requests while it finishes. A gateway drains all: each of its
+ * listeners takes traffic from outside, and Consul 1.10 marks an ingress gateway's listeners
+ * OUTBOUND, which `?inboundonly` leaves open.
+ */
+export type DrainScope = 'inbound' | 'all';
+
+/** Envoy finished its init over a listener update it rejected: the listener does not exist. */
+export class ListenerRejectedError extends Error {
+  constructor(
+    readonly listener: string,
+    readonly details: string,
+  ) {
+    super(`Envoy rejected listener ${listener}: ${details}`);
+    this.name = 'ListenerRejectedError';
+  }
+}
+
+/** The slice of `GET /config_dump?resource=dynamic_listeners` read here (recorded on 1.36.4). */
+interface DynamicListenersDump {
+  configs?: {
+    name?: string;
+    error_state?: { details?: string; failed_configuration?: { name?: string } };
+  }[];
+}
 
 export class EnvoyAdmin {
   constructor(
@@ -10,39 +37,62 @@ export class EnvoyAdmin {
   ) {}
 
   /**
-   * True when `GET /ready` answers 200 LIVE and `GET /listeners` holds a listener whose name
-   * starts with `listenerPrefix` (a sidecar's `public_listener:`; '' for any). LIVE alone proves
-   * nothing: Envoy finishes its init over a rejected listener update, and the real 1.36.4 said
-   * LIVE with no listener at all when Consul 1.10's name-only router was refused.
+   * True when `GET /ready` answers 200 LIVE, `GET /listeners` holds a listener whose name starts
+   * with `listenerPrefix` (a sidecar's `public_listener:`; '' for any), and no listener update
+   * was rejected. LIVE alone proves nothing: Envoy finishes its init over a rejected update, and
+   * the real 1.36.4 said LIVE with no listener at all when Consul 1.10's name-only router was
+   * refused. A rejection throws ListenerRejectedError, naming the listener and Envoy's reason.
    */
   async isServing(listenerPrefix: string, signal?: AbortSignal): Promise<boolean> {
+    let listed: boolean;
     try {
       const ready = await this.request('GET', '/ready', signal);
       if (ready.status !== 200 || ready.body.trim() !== 'LIVE') return false;
       const listeners = await this.request('GET', '/listeners', signal);
-      return (
+      listed =
         listeners.status === 200 &&
-        listeners.body.split('\n').some((l) => l.includes('::') && l.startsWith(listenerPrefix))
-      );
+        listeners.body.split('\n').some((l) => l.includes('::') && l.startsWith(listenerPrefix));
     } catch {
       return false;
     }
+    const rejected = await this.rejectedListener(signal);
+    if (rejected) throw rejected;
+    return listed;
   }
 
   /**
-   * Starts the drain sequence (--drain-time-s) on inbound listeners: they still accept, and
-   * HTTP connections are asked to close (`Connection: close`, GOAWAY) so clients go elsewhere.
+   * The first listener whose last update Envoy rejected (`error_state` in the config dump; the
+   * failed configuration also names it where the entry itself has no name), or null.
    */
-  async drainInbound(): Promise<void> {
-    this.expectOk(await this.request('POST', '/drain_listeners?inboundonly&graceful'));
+  async rejectedListener(signal?: AbortSignal): Promise<ListenerRejectedError | null> {
+    let dump: DynamicListenersDump;
+    try {
+      const res = await this.request('GET', '/config_dump?resource=dynamic_listeners', signal);
+      if (res.status !== 200) return null;
+      dump = JSON.parse(res.body) as DynamicListenersDump;
+    } catch {
+      return null;
+    }
+    for (const config of dump.configs ?? []) {
+      const error = config.error_state;
+      if (!error) continue;
+      const name = config.name ?? error.failed_configuration?.name ?? '(unnamed)';
+      return new ListenerRejectedError(name, error.details ?? 'no details given');
+    }
+    return null;
   }
 
   /**
-   * Closes the inbound listeners now, even inside a drain sequence: no new connection is
-   * accepted; existing ones go on (Envoy's draining docs; source/server/admin/listeners_handler.cc).
+   * graceful: starts the drain sequence (--drain-time-s) on the scope's listeners: they still
+   * accept, and HTTP connections are asked to close (`Connection: close`, GOAWAY) so clients go
+   * elsewhere. Not graceful: closes them now, even inside a drain sequence: no new connection
+   * is accepted; existing ones go on (Envoy's draining docs; recordings drain-*).
    */
-  async closeInbound(): Promise<void> {
-    this.expectOk(await this.request('POST', '/drain_listeners?inboundonly'));
+  async drain(scope: DrainScope, { graceful }: { graceful: boolean }): Promise<void> {
+    const query = [scope === 'inbound' ? 'inboundonly' : '', graceful ? 'graceful' : '']
+      .filter(Boolean)
+      .join('&');
+    this.expectOk(await this.request('POST', `/drain_listeners${query ? `?${query}` : ''}`));
   }
 
   /** Clean exit. */
@@ -63,4 +113,9 @@ export class EnvoyAdmin {
       throw new Error(`envoy admin ${this.address}: ${res.status} ${res.body.trim()}`);
     }
   }
+}
+
+/** A refused connection to the admin port: the Envoy is gone (it exited by itself). */
+export function adminGone(err: unknown): boolean {
+  return err instanceof HttpRequestError && err.code === 'ECONNREFUSED';
 }

@@ -2,6 +2,7 @@
 // gateway, each with its own admin port (the original setup let every sidecar take Envoy's
 // default 127.0.0.1:19000, and the second one died with EADDRINUSE).
 import type { NodeSpec } from '../spec/index.ts';
+import type { DrainScope } from './admin.ts';
 
 export interface ProxyPlanInput {
   address: string;
@@ -35,6 +36,13 @@ export interface ProxyPlan {
   serviceId: string;
   /** The ACL token it gets as CONSUL_HTTP_TOKEN (never in argv); undefined without ACLs. */
   token: string | undefined;
+  /**
+   * The listener whose presence in Envoy's `/listeners` says the proxy serves: a sidecar's
+   * `public_listener:`; '' (any) for a gateway, whose listeners are named by their ports.
+   */
+  readyListenerPrefix: string;
+  /** Which listeners its stop drains (see DrainScope). */
+  drainScope: DrainScope;
 }
 
 export function planProxies(input: ProxyPlanInput): ProxyPlan[] {
@@ -78,6 +86,8 @@ export function planProxies(input: ProxyPlanInput): ProxyPlan[] {
         kind: 'sidecar',
         serviceId,
         token,
+        readyListenerPrefix: 'public_listener:',
+        drainScope: 'inbound',
         adminAddress: null,
         args: [
           'connect',
@@ -95,6 +105,8 @@ export function planProxies(input: ProxyPlanInput): ProxyPlan[] {
       kind: 'sidecar',
       serviceId,
       token,
+      readyListenerPrefix: 'public_listener:',
+      drainScope: 'inbound',
       adminAddress: `127.0.0.1:${adminPort}`,
       args: ['connect', 'envoy', '-sidecar-for', serviceId, ...envoyFlags(adminPort)],
     };
@@ -109,6 +121,8 @@ export function planProxies(input: ProxyPlanInput): ProxyPlan[] {
       kind: 'gateway',
       serviceId: gateway.name,
       token: gateway.token,
+      readyListenerPrefix: '',
+      drainScope: 'all',
       adminAddress: `127.0.0.1:${adminPort}`,
       args: [
         'connect',

@@ -123,9 +123,16 @@ export async function startProxies(
     );
   } catch (err) {
     if (timeout.aborted && !window.signal.aborted) {
+      const names = new Set(proxies.map((p) => p.name));
+      const reasons = supervisor
+        .snapshot()
+        .filter((s) => names.has(s.name) && !s.ready && s.notReadyReason)
+        .map((s) => `${s.name}: ${s.notReadyReason}`);
       throw new StageError(
         'proxies-ready',
-        `proxies-ready: not ready before the readiness deadline; check: the sidecar/gateway programs' logs and Envoy's admin /ready`,
+        reasons.length > 0
+          ? `proxies-ready: not ready before the readiness deadline; ${reasons.join('; ')}`
+          : `proxies-ready: not ready before the readiness deadline; check: the sidecar/gateway programs' logs and Envoy's admin /ready`,
         true,
       );
     }

@@ -42,7 +42,7 @@ export interface NodeSupervisor {
 }
 
 /** Envoy's admin calls a proxy program needs: its readiness, and the drain of a stop. */
-export type ProxyAdmin = Pick<EnvoyAdmin, 'isServing' | 'drainInbound' | 'closeInbound' | 'quit'>;
+export type ProxyAdmin = Pick<EnvoyAdmin, 'isServing' | 'drain' | 'quit'>;
 
 /** Where the node meets processes, Consul, Envoy and signals. */
 export interface NodeDeps {

@@ -72,10 +72,10 @@ export function proxyProgram(node: RunningNode, proxy: ProxyPlan): ProgramSpec {
         return timeouts().readySeconds * 1000;
       },
       probe: admin
-        ? (signal) => admin.isServing(proxy.kind === 'sidecar' ? 'public_listener:' : '', signal)
+        ? (signal) => admin.isServing(proxy.readyListenerPrefix, signal)
         : () => builtinProxyListening(node, proxy.serviceId),
     },
-    stopTrigger: admin ? (release) => drainProxy(node, admin, release) : undefined,
+    stopTrigger: admin ? (release) => drainProxy(node, proxy, admin, release) : undefined,
   };
 }
 

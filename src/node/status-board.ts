@@ -157,7 +157,9 @@ export class NodeStatusBoard {
       return stage?.error ? `stage ${pending}: ${stage.error}` : `stage ${pending} not done`;
     }
     const notReady = programs.find((p) => !p.ready);
-    return notReady ? `program ${notReady.name} is ${notReady.state}` : null;
+    if (!notReady) return null;
+    const why = notReady.notReadyReason ? `: ${notReady.notReadyReason}` : '';
+    return `program ${notReady.name} is ${notReady.state}${why}`;
   }
 }
 
@@ -175,6 +177,7 @@ function toProgramStatus(snapshot: ProgramSnapshot): ProgramStatus {
       at: snapshot.lastExit.at.toISOString(),
     },
     droppedLogLines: snapshot.droppedLogLines,
+    notReadyReason: snapshot.notReadyReason,
   };
 }
 

@@ -1,13 +1,14 @@
 // The ordered stop, the whole of it, inside one budget (timeouts.stopSeconds, read from the plan
 // the node runs at that moment):
-//   not ready at once -> services into maintenance -> each proxy drains (inbound first, then
-//   closed) and releases consul -> consul deregisters the node's services and leaves (a client)
+//   not ready at once -> services into maintenance -> each proxy drains (a sidecar its inbound
+//   listeners, a gateway all; graceful first, then closed) and releases consul -> consul deregisters the node's services and leaves (a client)
 //   or is signalled (a server) -> each proxy quits once its drain has run -> whatever outlives
 //   the budget is killed with its process tree -> the status endpoint closes.
 // The supervisor orders the programs (proxies before the consul they depend on); the bodies of
 // their stop triggers, drainProxy and leaveCluster, are here.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ExitCode } from '../exit.ts';
+import { adminGone, type ProxyPlan } from '../envoy/index.ts';
 import type { NodeShared, Outcome, ProxyAdmin, RunningNode } from './context.ts';
 
 /** Maintenance mode gets at most this share of the stop budget (capped at 2 s). */
@@ -66,24 +67,36 @@ async function setMaintenance(node: RunningNode): Promise<void> {
 }
 
 /**
- * The stop of an Envoy (its stop trigger). Inbound only: the app may still finish requests
- * through its upstreams. Peers still routing here on a stale endpoint list get accepted for
+ * The stop of an Envoy (its stop trigger). A sidecar drains its inbound listeners only: the app
+ * may still finish requests through its upstreams; a gateway drains all of them (the plan's
+ * drainScope). Peers still routing here on a stale endpoint list get accepted for
  * timeouts.propagationSeconds; then nothing new is, and consul may deregister and leave while
- * open connections finish; Envoy quits once timeouts.drainSeconds have passed.
+ * open connections finish; Envoy quits once timeouts.drainSeconds have passed. An Envoy that
+ * exits by itself during its drain (newer ones may) has stopped: no error.
  */
 export async function drainProxy(
   node: NodeShared,
+  proxy: Pick<ProxyPlan, 'name' | 'drainScope'>,
   admin: ProxyAdmin,
   release: () => void,
 ): Promise<void> {
   const { drainSeconds, propagationSeconds } = node.spec().timeouts;
+  const log = node.logger.child({ program: proxy.name });
   const drainEnds = Date.now() + drainSeconds * 1000;
-  await admin.drainInbound();
-  await sleep(Math.min(propagationSeconds, drainSeconds) * 1000);
-  await admin.closeInbound();
-  release();
-  await sleep(Math.max(0, drainEnds - Date.now()));
-  await admin.quit();
+  try {
+    await admin.drain(proxy.drainScope, { graceful: true });
+    log.info({ scope: proxy.drainScope, drainSeconds }, 'drain: listeners draining');
+    await sleep(Math.min(propagationSeconds, drainSeconds) * 1000);
+    await admin.drain(proxy.drainScope, { graceful: false });
+    log.info({ scope: proxy.drainScope }, 'drain: listeners closed');
+    release();
+    await sleep(Math.max(0, drainEnds - Date.now()));
+    await admin.quit();
+  } catch (err) {
+    if (!adminGone(err)) throw err;
+    log.info('drain: Envoy exited by itself');
+    release();
+  }
 }
 
 /**

@@ -35,6 +35,8 @@ export interface ProgramStatus {
   lastExit: ExitRecord | null;
   /** Log lines dropped because stdout could not keep up. */
   droppedLogLines: number;
+  /** Why its readiness check last said no, while not ready (e.g. a listener Envoy rejected). */
+  notReadyReason: string | null;
 }
 
 export interface ConfigEntryStatus {

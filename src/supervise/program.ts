@@ -71,6 +71,7 @@ export class Program extends EventEmitter {
   /** The child's last error line (or stderr line): a crash loop's reason quotes it. */
   #lastWords: string | null = null;
   #fatalReason: string | null = null;
+  #notReadyReason: string | null = null;
   #stopRequested = false;
   #restartsHeld = false;
   #restartTimer: NodeJS.Timeout | null = null;
@@ -112,6 +113,7 @@ export class Program extends EventEmitter {
       recentExits: [...this.#recentExits],
       droppedLogLines: this.#droppedLogLines,
       fatalReason: this.#fatalReason,
+      notReadyReason: this.#ready ? null : this.#notReadyReason,
     };
   }
 
@@ -226,6 +228,7 @@ export class Program extends EventEmitter {
   #spawn(): void {
     const { spec } = this;
     this.#ready = false;
+    this.#notReadyReason = null;
     this.#setState('starting');
     const args = (!this.#spawnedOnce && spec.firstRunArgs) || spec.args;
     this.#spawnedOnce = true;
@@ -414,8 +417,14 @@ export class Program extends EventEmitter {
         }
         lastError = undefined;
       } catch (err) {
-        lastError = (err as Error).message;
+        const reason = (err as Error).message;
+        // Said once when it changes (an Envoy that rejected its listener says so at every poll).
+        if (reason !== lastError && !signal.aborted) {
+          this.#logger.warn({ reason }, 'not ready');
+        }
+        lastError = reason;
       }
+      this.#notReadyReason = lastError ?? null;
       const pause = Math.min(intervalMs, deadline - Date.now());
       await sleep(Math.max(0, pause), undefined, { signal }).catch(() => {});
     }

@@ -38,7 +38,8 @@ export interface ProgramSpec {
   dependsOn?: string[];
   /**
    * Polled every intervalMs (default 500) after each spawn until it returns true; if timeoutMs
-   * (default 60 s) passes first, the child is killed and restarted as a failure.
+   * (default 60 s) passes first, the child is killed and restarted as a failure. A probe that
+   * throws says why it is not ready: logged when it changes, kept as notReadyReason.
    */
   readiness?: {
     probe: (signal: AbortSignal) => Promise<boolean>;
@@ -80,4 +81,6 @@ export interface ProgramSnapshot {
   /** Output lines of this program the log destination dropped because it was full. */
   droppedLogLines: number;
   fatalReason: string | null;
+  /** Why its readiness probe last said no (what the probe threw), while not ready; else null. */
+  notReadyReason: string | null;
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Writable } from 'node:stream';
 import { ConsulError, type ConsulApi } from '../../src/consul/index.ts';
+import type { DrainScope } from '../../src/envoy/index.ts';
 import { createLogger, type Logger } from '../../src/log.ts';
 import type {
   NodeDeps,
@@ -99,6 +100,7 @@ export class FakeSupervisor extends EventEmitter implements NodeSupervisor {
       recentExits: [],
       droppedLogLines: 0,
       fatalReason: null,
+      notReadyReason: null,
     }));
   }
 
@@ -243,12 +245,10 @@ export class FakeEnvoyAdmin implements ProxyAdmin {
     return this.world.envoyLive;
   }
 
-  async drainInbound(): Promise<void> {
-    this.world.events.push(`drain ${this.address}`);
-  }
-
-  async closeInbound(): Promise<void> {
-    this.world.events.push(`close ${this.address}`);
+  /** `drain <admin>` / `close <admin>` (graceful or not), `(all)` after it for a gateway's. */
+  async drain(scope: DrainScope, { graceful }: { graceful: boolean }): Promise<void> {
+    const all = scope === 'all' ? ' (all)' : '';
+    this.world.events.push(`${graceful ? 'drain' : 'close'} ${this.address}${all}`);
   }
 
   async quit(): Promise<void> {

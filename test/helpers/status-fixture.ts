@@ -42,6 +42,7 @@ export function program(
     ready: true,
     lastExit: null,
     droppedLogLines: 0,
+    notReadyReason: null,
     ...extra,
   };
 }

@@ -261,6 +261,35 @@ test('readiness: ready once the probe passes; past its deadline the child is kil
   );
 });
 
+test('readiness: a probe that throws says why the program is not ready, logged once per reason, cleared once ready', async (t) => {
+  let calls = 0;
+  const rejected = 'Envoy rejected listener public_listener:0.0.0.0:21000: no router';
+  const p = program(t, {
+    command: 'sleep',
+    args: ['30'],
+    readiness: {
+      probe: async () => {
+        calls++;
+        if (calls <= 4) throw new Error(rejected);
+        if (calls === 5) return false;
+        return true;
+      },
+      intervalMs: 20,
+    },
+  });
+  p.program.start();
+  await waitFor(
+    () => p.program.snapshot().notReadyReason === rejected,
+    'the reason in the snapshot',
+  );
+  await p.program.whenReady();
+  assert.equal(p.program.snapshot().notReadyReason, null);
+  assert.deepEqual(
+    of(p.records, 'not ready').map((r) => r.reason),
+    [rejected],
+  );
+});
+
 test('output lines are logged per program and stream: JSON merged, long lines truncated, partial line flushed', async (t) => {
   const long = 'x'.repeat(20_000);
   const { program: p, records } = program(t, {

@@ -111,26 +111,38 @@ test('builtin mode runs `consul connect proxy` with no admin address; gateways s
   ]);
   assert.equal(plans[0]?.adminAddress, null);
   assert.equal(plans[2]?.adminAddress, '127.0.0.1:19000');
+  // A sidecar serves once its public listener is there and drains inbound only; a gateway's
+  // listeners are named by port, and Consul 1.10 marks an ingress gateway's OUTBOUND: all drain.
+  assert.deepEqual(
+    plans.map((p) => [p.name, p.readyListenerPrefix, p.drainScope]),
+    [
+      ['sidecar:users-1', 'public_listener:', 'inbound'],
+      ['sidecar:activities-1', 'public_listener:', 'inbound'],
+      ['gateway:gw', '', 'all'],
+    ],
+  );
   assert.ok(!plans[2]?.args.includes('-envoy-binary'));
 });
 
-test('EnvoyAdmin: serving only on 200 LIVE with the listener there (LIVE over a rejected one is not); drain and quit are POSTs', async (t) => {
+test('EnvoyAdmin: serving only on 200 LIVE with the listener there and none rejected; drain and quit are POSTs', async (t) => {
   const calls: string[] = [];
   let state = 'PRE_INITIALIZING';
   let listeners = '';
+  let dynamicListeners: unknown = { configs: [] };
   const server = createServer((req, res) => {
     calls.push(`${req.method} ${req.url}`);
     if (req.url === '/ready') {
       res.writeHead(state === 'LIVE' ? 200 : 503).end(`${state}\n`);
     } else if (req.url === '/listeners') {
       res.writeHead(200).end(listeners);
-    } else res.writeHead(req.method === 'POST' ? 200 : 400).end('OK\n');
+    } else if (req.url === '/config_dump?resource=dynamic_listeners') {
+      res.writeHead(200).end(JSON.stringify(dynamicListeners));
+    } else res.writeHead(req.method === 'POST' ? 200 : 405).end('OK\n');
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.after(() => server.close());
   const admin = new EnvoyAdmin(`127.0.0.1:${(server.address() as AddressInfo).port}`);
   assert.equal(await admin.isServing('public_listener:'), false);
-  // Envoy 1.36.4 with Consul 1.10's name-only router: LIVE, and no listener.
   state = 'LIVE';
   assert.equal(await admin.isServing('public_listener:'), false);
   listeners = 'api:127.0.0.1:1234::127.0.0.1:1234\n';
@@ -138,10 +150,35 @@ test('EnvoyAdmin: serving only on 200 LIVE with the listener there (LIVE over a 
   assert.equal(await admin.isServing(''), true);
   listeners += 'public_listener:0.0.0.0:21000::0.0.0.0:21000\n';
   assert.equal(await admin.isServing('public_listener:'), true);
+
+  // Envoy 1.36.4 with Consul 1.10's name-only router: LIVE, no public listener, and the config
+  // dump's error_state says why (the second entry, as recorded, has only the failed config's name).
+  listeners = 'api:127.0.0.1:1234::127.0.0.1:1234\n';
+  const details =
+    "Didn't find a registered implementation for 'envoy.filters.http.router' with type URL: ''";
+  dynamicListeners = {
+    configs: [
+      { error_state: { details, failed_configuration: { name: 'public_listener:0.0.0.0:21000' } } },
+    ],
+  };
+  await assert.rejects(admin.isServing('public_listener:'), {
+    name: 'ListenerRejectedError',
+    message: `Envoy rejected listener public_listener:0.0.0.0:21000: ${details}`,
+  });
+
   calls.length = 0;
-  await admin.drainInbound();
+  await admin.drain('inbound', { graceful: true });
+  await admin.drain('inbound', { graceful: false });
+  await admin.drain('all', { graceful: true });
+  await admin.drain('all', { graceful: false });
   await admin.quit();
-  assert.deepEqual(calls, ['POST /drain_listeners?inboundonly&graceful', 'POST /quitquitquit']);
+  assert.deepEqual(calls, [
+    'POST /drain_listeners?inboundonly&graceful',
+    'POST /drain_listeners?inboundonly',
+    'POST /drain_listeners?graceful',
+    'POST /drain_listeners',
+    'POST /quitquitquit',
+  ]);
   assert.equal(await new EnvoyAdmin('127.0.0.1:1').isServing(''), false);
 });
 

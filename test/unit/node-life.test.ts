@@ -184,6 +184,28 @@ test('a client leaves the cluster on a stop once its proxies released consul', a
   ]);
 });
 
+test("a gateway's stop drains every listener: Consul 1.10 marks an ingress gateway's OUTBOUND", async (t) => {
+  const { world, spec, exit } = await start(t, (w) => w.allUp(['ingress-service']), {
+    services: [],
+    gateways: [
+      {
+        kind: 'ingress',
+        name: 'ingress-service',
+        port: 8888,
+        listeners: [{ port: 8080, protocol: 'http', services: ['*'] }],
+      },
+    ],
+  });
+  await untilReady(spec);
+  world.events.length = 0;
+  world.signals.emit('SIGTERM');
+  assert.equal(await exit, ExitCode.ok);
+  assert.deepEqual(
+    world.events.filter((e) => /^(drain|close|quit) /.test(e)),
+    ['drain 127.0.0.1:19000 (all)', 'close 127.0.0.1:19000 (all)', 'quit 127.0.0.1:19000'],
+  );
+});
+
 test('a reload during the bring-up is refused and changes nothing', async (t) => {
   const { world, spec } = await start(t, (w) => {
     w.allUp();
