@@ -16,6 +16,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { bootstrapText } from '../doubles/consul/connect/bootstrap.ts';
 import type { StubAgent } from '../doubles/consul/connect/stub-agent.ts';
 import { startStubAgent } from '../doubles/consul/connect/stub-agent.ts';
+import { fileURLToPath } from 'node:url';
+import { NAME_LOOKUP_GUARD } from '../../src/envoy/index.ts';
 import { buildDoubles, ENVOY_DOUBLE } from '../helpers/doubles.ts';
 import { eventually, freePort } from '../helpers/loopback.ts';
 
@@ -206,6 +208,88 @@ describe('envoy double', () => {
     );
     assert.ok(events(ev).every((x) => typeof x.ts === 'string' && x.pid === e.child.pid));
     assert.equal(events(ev).at(-1)?.event, 'exit');
+  });
+
+  it("beside Consul 1.10 as Envoy 1.36.4 (recording rejected-listener): an http service's public listener is rejected, LIVE all the same; with the runtime layer it serves", async () => {
+    const recording = JSON.parse(
+      readFileSync(
+        fileURLToPath(
+          new URL('../recordings/envoy-1.36.4/rejected-listener.json', import.meta.url),
+        ),
+        'utf8',
+      ),
+    ) as { runs: Record<string, unknown>[] };
+    const bindName = (text: string) => text.replace(/\d+\.\d+\.\d+\.\d+:\d+/g, '<address>');
+    agent.options.protocols = { users: 'http' };
+    const layer = JSON.stringify({
+      layered_runtime: {
+        layers: [{ name: 'meshvisor-name-lookup', static_layer: { [NAME_LOOKUP_GUARD]: false } }],
+      },
+    });
+    const started: Envoy[] = [];
+    try {
+      for (const [i, extra] of [[], ['--config-yaml', layer]].entries()) {
+        const e = startEnvoy(
+          config,
+          {
+            ENVOY_DOUBLE_XDS: 'always',
+            ENVOY_DOUBLE_CONSUL_HTTP_ADDR: agent.address,
+            ENVOY_DOUBLE_VERSION: '1.36.4',
+          },
+          extra,
+        );
+        started.push(e);
+        await eventually(async () =>
+          (await get(`${e.admin}/ready`)).status === 200 ? true : undefined,
+        );
+        const ready = await get(`${e.admin}/ready`);
+        const listeners = (await get(`${e.admin}/listeners`)).body.split('\n').filter(Boolean);
+        const rejected = (
+          await get(`${e.admin}/stats?filter=^listener_manager\\.lds\\.update_rejected$`)
+        ).body;
+        type Config = {
+          name?: string;
+          active_state?: Record<string, unknown>;
+          error_state?: {
+            details: string;
+            last_update_attempt?: string;
+            failed_configuration: { name: string };
+          };
+        };
+        const dump = JSON.parse(
+          (await get(`${e.admin}/config_dump?resource=dynamic_listeners`)).body,
+        ) as { configs: Config[] };
+        const observed = {
+          ready: { status: ready.status, body: ready.body },
+          listeners,
+          lds_update_rejected: Number(rejected.split(': ')[1]),
+          dynamic_listeners: dump.configs.map((c) => ({
+            name: c.name ?? null,
+            ...(c.error_state && {
+              error_state: {
+                'failed_configuration.name': c.error_state.failed_configuration.name,
+                details: c.error_state.details,
+                has_last_update_attempt: c.error_state.last_update_attempt !== undefined,
+              },
+            }),
+            ...(c.active_state && { active_state: Object.keys(c.active_state).sort() }),
+          })),
+        };
+        const { run: _run, ...recorded } = recording.runs[i] as Record<string, unknown>;
+        assert.deepEqual(
+          JSON.parse(bindName(JSON.stringify(observed))),
+          JSON.parse(bindName(JSON.stringify(recorded))),
+          `as recorded: ${String(_run)}`,
+        );
+        e.child.kill('SIGTERM');
+        await e.exited;
+      }
+    } finally {
+      agent.options.protocols = undefined;
+      // the admin port is the next test's: every Envoy of this one is gone first
+      for (const e of started) e.child.kill('SIGKILL');
+      await Promise.all(started.map((e) => e.exited));
+    }
   });
 
   it('with the agent gRPC port unreachable: PRE_INITIALIZING (CDS), then INITIALIZING (LDS), each for the initial fetch timeout, then LIVE', async () => {

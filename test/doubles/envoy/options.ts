@@ -4,6 +4,8 @@
 
 export interface EnvoyOptions {
   configPath?: string;
+  /** --config-yaml: merged over the bootstrap by Envoy; the double reads its runtime layers. */
+  configYaml?: string;
   drainTimeS: number;
   parentShutdownTimeS: number;
   restartEpoch: number;
@@ -93,6 +95,7 @@ export function parseEnvoyArgs(argv: string[]): EnvoyOptions {
   };
   return {
     configPath: values.get('config-path'),
+    configYaml: values.get('config-yaml'),
     drainTimeS: num('drain-time-s', 600),
     parentShutdownTimeS: num('parent-shutdown-time-s', 900),
     restartEpoch: num('restart-epoch', 0),

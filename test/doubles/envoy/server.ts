@@ -7,6 +7,7 @@ import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node
 import { createServer as createHttpServer } from 'node:http';
 import type { Server as NetServer } from 'node:net';
 import { connect } from 'node:net';
+import { parse as parseYaml } from 'yaml';
 import { ConsulApi, type AgentService } from '../consul/api-client.ts';
 import type { HostPort } from '../consul/connect/bootstrap.ts';
 import type { MeshLog } from '../consul/connect/mesh.ts';
@@ -98,6 +99,30 @@ interface Cluster {
   hosts: HostPort[];
 }
 
+/** A listener update Envoy refused: `error_state` in /config_dump (recording rejected-listener). */
+interface RejectedListener {
+  name: string;
+  details: string;
+  at: string;
+}
+
+const NAME_ONLY_ROUTER =
+  "Didn't find a registered implementation for 'envoy.filters.http.router' with type URL: ''";
+const NAME_LOOKUP_GUARD = 'envoy.reloadable_features.no_extension_lookup_by_name';
+
+/** The guard's value in the static layers of a --config-yaml's layered_runtime, if set. */
+function runtimeGuard(configYaml: string | undefined): unknown {
+  if (!configYaml) return undefined;
+  type Layers = { layered_runtime?: { layers?: { static_layer?: Record<string, unknown> }[] } };
+  const layers = (parseYaml(configYaml) as Layers | null)?.layered_runtime?.layers ?? [];
+  return layers.map((l) => l.static_layer?.[NAME_LOOKUP_GUARD]).findLast((v) => v !== undefined);
+}
+
+const versionAtLeast = (version: string, major: number, minor: number): boolean => {
+  const [a = 0, b = 0] = version.split('.').map(Number);
+  return a > major || (a === major && b >= minor);
+};
+
 const BUILD_SHA = '5a7e2fd8a9d0c1b3e4f5061728394a5b6c7d8e9f';
 
 /** Envoy 1.36's POST-only admin paths (its help marks them "(POST)"). */
@@ -151,6 +176,7 @@ export class EnvoyDouble {
   private connected = false;
   private readonly started = Date.now();
   private readonly listeners: Listener[] = [];
+  private readonly rejected: RejectedListener[] = [];
   private readonly clusters: Cluster[] = [];
   private readonly counters = new Map<string, number>();
   private drainSequence = false;
@@ -181,6 +207,11 @@ export class EnvoyDouble {
     }
     const agent = this.clusters.find((c) => c.name === 'local_agent')?.hosts[0];
     this.agentGrpc = agent ?? { address: '127.0.0.1', port: 8502 };
+  }
+
+  /** The bootstrap's own listeners: not in the dynamic listeners' config dump. */
+  private get staticNames(): Set<string> {
+    return new Set((this.boot.static_resources.listeners ?? []).map((l) => l.name));
   }
 
   /** A bootstrap with dynamic_resources waits for xDS; a static one is LIVE once it is bound. */
@@ -346,6 +377,11 @@ export class EnvoyDouble {
     };
     const bind = { address: svc.Address || '0.0.0.0', port: svc.Port };
     this.clusters.push({ name: 'local_app', hosts: [local] });
+    const rejection = await this.routerRejection(api, service);
+    if (rejection) {
+      this.rejectListener(`public_listener:${fmt(bind)}`, rejection);
+      return;
+    }
     await this.addListener(`public_listener:${fmt(bind)}`, 'INBOUND', bind, () =>
       publicListener({ bind, local, service, api, log }),
     );
@@ -367,6 +403,82 @@ export class EnvoyDouble {
         }),
       );
     }
+  }
+
+  /**
+   * Consul before 1.12 sends an http service's router by name only; Envoy 1.22+ refuses that
+   * unless the runtime guard NAME_LOOKUP_GUARD is false (in a --config-yaml layer), and 1.39
+   * removed the guard (seen with the real 1.10.12 x 1.36.4 / 1.39.0: recording rejected-listener).
+   */
+  private async routerRejection(api: ConsulApi, service: string): Promise<string | null> {
+    if (!versionAtLeast(this.knobs.version, 1, 22)) return null;
+    const guardOff =
+      !versionAtLeast(this.knobs.version, 1, 39) && runtimeGuard(this.opts.configYaml) === false;
+    if (guardOff) return null;
+    try {
+      const self = await api.get<{ Config?: { Version?: string } }>('/v1/agent/self');
+      if (versionAtLeast(self.Config?.Version ?? '0.0', 1, 12)) return null;
+      const defaults = await api
+        .get<{ Protocol?: string }>(`/v1/config/service-defaults/${encodeURIComponent(service)}`)
+        .catch(() => null);
+      const protocol = defaults?.Protocol ?? 'tcp';
+      return protocol === 'tcp' ? null : NAME_ONLY_ROUTER;
+    } catch {
+      return null;
+    }
+  }
+
+  private rejectListener(name: string, details: string): void {
+    this.rejected.push({ name, details, at: new Date().toISOString() });
+    this.bump('listener_manager.lds.update_rejected');
+    envoyLog(
+      'warning',
+      'config',
+      `gRPC config for type.googleapis.com/envoy.config.listener.v3.Listener rejected: Error adding/updating listener(s) ${name}: ${details}`,
+    );
+  }
+
+  /**
+   * `GET /config_dump?resource=dynamic_listeners`, the parts meshvisor reads: each listener's
+   * name, and a rejected one's error_state, twice as 1.36.4 lists it (once named, once by its
+   * failed configuration only).
+   */
+  private dynamicListenersDump(): unknown {
+    const type = 'type.googleapis.com/envoy.admin.v3.ListenersConfigDump.DynamicListener';
+    const listenerType = 'type.googleapis.com/envoy.config.listener.v3.Listener';
+    return {
+      configs: [
+        ...this.listeners
+          .filter((l) => !this.staticNames.has(l.name))
+          .map((l) => ({
+            '@type': type,
+            name: l.name,
+            active_state: {
+              version_info: '1',
+              listener: { '@type': listenerType, name: l.name },
+              last_updated: new Date(this.started).toISOString(),
+            },
+          })),
+        ...this.rejected.flatMap((r) => [
+          {
+            '@type': type,
+            name: r.name,
+            error_state: {
+              failed_configuration: { '@type': listenerType, name: r.name },
+              last_update_attempt: r.at,
+              details: r.details,
+            },
+          },
+          {
+            '@type': type,
+            error_state: {
+              failed_configuration: { '@type': listenerType, name: r.name },
+              details: r.details,
+            },
+          },
+        ]),
+      ],
+    };
   }
 
   private async addListener(
@@ -466,6 +578,15 @@ export class EnvoyDouble {
             type = 'application/json';
           } else {
             body = this.listeners.map((l) => `${l.name}::${fmt(l.address)}\n`).join('');
+          }
+          break;
+        case '/config_dump':
+          if (params.get('resource') === 'dynamic_listeners') {
+            body = JSON.stringify(this.dynamicListenersDump(), null, 1);
+            type = 'application/json';
+          } else {
+            status = 501;
+            body = 'the envoy double answers /config_dump?resource=dynamic_listeners only\n';
           }
           break;
         case '/certs':

@@ -28,6 +28,8 @@ export interface StubAgentOptions {
   /** Sources denied by intentions (`POST /v1/agent/connect/authorize`), as "src=>dst". */
   denied?: Set<string>;
   trustDomain?: string;
+  /** service-defaults Protocol by service name (`GET /v1/config/service-defaults/<name>`). */
+  protocols?: Record<string, string>;
 }
 
 export interface StubAgent {
@@ -102,6 +104,14 @@ export async function startStubAgent(
       const health = /^\/v1\/health\/connect\/(.+)$/.exec(path);
       if (req.method === 'GET' && health) {
         return send(res, 200, options.healthConnect?.[health[1] as string] ?? []);
+      }
+      const defaults = /^\/v1\/config\/service-defaults\/(.+)$/.exec(path);
+      if (req.method === 'GET' && defaults) {
+        const name = defaults[1] as string;
+        const protocol = options.protocols?.[name];
+        if (!protocol)
+          return send(res, 404, `Config entry not found for "service-defaults" / "${name}"`, false);
+        return send(res, 200, { Kind: 'service-defaults', Name: name, Protocol: protocol });
       }
       if (req.method === 'GET' && path === '/v1/connect/ca/roots') {
         return send(res, 200, { TrustDomain: options.trustDomain ?? 'ca3d5763-test.consul' });
