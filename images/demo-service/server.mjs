@@ -5,6 +5,8 @@
 //   GET /                    200 {"service": NAME, ...}
 //   GET /call/<up>[/<path>]  calls upstream <up> through its local bind port (the sidecar's
 //                            upstream listener, 127.0.0.1:<port>) and returns what it answered
+//   GET /slow/<ms>           200 {"service": NAME, "sleptMs": ms} after ms (at most 60000): a
+//                            request in flight while a node drains
 // Configuration (environment):
 //   SERVICE_NAME   the name it answers with (default "demo")
 //   PORT           listen port (default 8080; 0 picks a free one)
@@ -81,6 +83,12 @@ export function createDemoService(config) {
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'GET only' });
     if (path === '/health') return send(res, 200, 'ok\n');
     if (path === '/') return send(res, 200, { service: config.name, host: hostname() });
+    const slow = /^\/slow\/(\d{1,5})$/.exec(path);
+    if (slow) {
+      const ms = Math.min(Number(slow[1]), 60_000);
+      setTimeout(() => send(res, 200, { service: config.name, sleptMs: ms }), ms);
+      return undefined;
+    }
     const call = /^\/call\/([^/]+)\/?(.*)$/.exec(path);
     if (call) {
       callUpstream(config, decodeURIComponent(call[1]), call[2]).then(([code, body]) =>

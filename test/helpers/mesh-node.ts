@@ -1,7 +1,7 @@
 // Runs `meshvisor run` from the bundle inside a test host (a network namespace with an eth0),
 // as the container entrypoint would run, and reads it back: its JSON log lines, its status
 // endpoint, its exit. The consul binary is the double unless CONSUL_BIN names a real one.
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -232,4 +232,85 @@ export function readEnvoyEvents(file: string): Record<string, unknown>[] {
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** An HTTP exchange made by httpFrom: the answer, or how it failed (ECONNREFUSED, timeout...). */
+export interface HttpResult {
+  status?: number;
+  body?: string;
+  error?: string;
+}
+
+/**
+ * A GET from inside a host's network namespace, as the app beside the sidecar makes it (a child
+ * node process under `ip netns exec`, with node:http so a Host header can be set).
+ */
+export function httpFrom(
+  host: TestHost,
+  url: string,
+  headers: Record<string, string> = {},
+  timeoutMs = 5000,
+): Promise<HttpResult> {
+  const script = `const http = require('node:http');
+    const req = http.request(${JSON.stringify(url)}, { headers: ${JSON.stringify(headers)}, timeout: ${timeoutMs}, agent: false }, (res) => {
+      let body = ''; res.setEncoding('utf8'); res.on('data', (d) => (body += d));
+      res.on('end', () => console.log(JSON.stringify({ status: res.statusCode, body })));
+      res.on('error', (e) => console.log(JSON.stringify({ error: String(e.code || e.message) })));
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'timeout' })));
+    req.on('error', (e) => console.log(JSON.stringify({ error: String(e.code || e.message) })));
+    req.end();`;
+  return new Promise((resolve) => {
+    const child = spawn('ip', ['netns', 'exec', host.name, process.execPath, '-e', script], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const killer = setTimeout(() => child.kill('SIGKILL'), timeoutMs + 5000);
+    child.on('close', () => {
+      clearTimeout(killer);
+      try {
+        resolve(JSON.parse(out.trim()) as HttpResult);
+      } catch {
+        resolve({ error: `no answer (${out.trim() || 'no output'})` });
+      }
+    });
+  });
+}
+
+/** httpFrom, again every 250 ms until `holds`; the last result is in the error otherwise. */
+export async function httpFromUntil(
+  host: TestHost,
+  url: string,
+  holds: (r: HttpResult) => boolean,
+  timeoutMs: number,
+  what: string,
+  headers: Record<string, string> = {},
+): Promise<HttpResult> {
+  const deadline = Date.now() + timeoutMs;
+  let last: HttpResult = { error: 'not tried' };
+  while (Date.now() < deadline) {
+    last = await httpFrom(host, url, headers);
+    if (holds(last)) return last;
+    await sleep(250);
+  }
+  throw new Error(
+    `${host.name}: ${what} not seen in ${timeoutMs} ms; last: ${JSON.stringify(last)}`,
+  );
+}
+
+/** Each Envoy's identity by admin port, read from inside the host (`GET /server_info`'s node.id). */
+export async function envoyNodeIds(host: TestHost, ports: number[]): Promise<string[]> {
+  const ids: string[] = [];
+  for (const port of ports) {
+    const r = await httpFrom(host, `http://127.0.0.1:${port}/server_info`);
+    const id = r.body ? ((JSON.parse(r.body) as { node?: { id?: string } }).node?.id ?? '') : '';
+    ids.push(id || `none on ${port}: ${JSON.stringify(r)}`);
+  }
+  return ids;
+}
+
+/** A node's log records of one program, since `sinceMs` (epoch), as [msg, extra fields]. */
+export function programLog(node: RunningNode, program: string, sinceMs = 0): LogRecord[] {
+  return node.logs.filter((r) => r.program === program && Date.parse(String(r.time)) >= sinceMs);
 }

@@ -11,6 +11,16 @@ export const DEMO_SERVICE = fileURLToPath(
   new URL('../../images/demo-service/server.mjs', import.meta.url),
 );
 
+/**
+ * The Envoy the e2e nodes run: ENVOY_BIN beside a real Consul (CONSUL_BIN), whose xDS gives it
+ * its listeners; otherwise the envoy double, which emulates that xDS over the consul double's
+ * HTTP API (a real Envoy beside the consul double would wait for listeners that never come).
+ */
+export const E2E_ENVOY =
+  process.env.CONSUL_BIN && process.env.ENVOY_BIN ? process.env.ENVOY_BIN : ENVOY_DOUBLE;
+/** True when the e2e nodes run the real Envoy. */
+export const REAL_ENVOY = E2E_ENVOY !== ENVOY_DOUBLE;
+
 export const STOP_SECONDS = 20;
 export const MESH_TIMEOUTS = { readySeconds: 90, stopSeconds: STOP_SECONDS, drainSeconds: 1 };
 
@@ -46,7 +56,7 @@ export function serverSpec() {
   };
 }
 
-/** A client joining `server` whose services get sidecars (Envoy double, or builtin proxies). */
+/** A client joining `server` whose services get sidecars (E2E_ENVOY, or builtin proxies). */
 export function meshClient(
   server: TestHost,
   services: unknown[],
@@ -63,7 +73,7 @@ export function meshClient(
     role: 'client',
     consul: { retryJoin: [server.ip], ports: { sidecarMinPort: 21000, sidecarMaxPort: 21005 } },
     services,
-    proxy: { mode, envoyBinary: ENVOY_DOUBLE },
+    proxy: { mode, envoyBinary: E2E_ENVOY },
     timeouts: { ...MESH_TIMEOUTS, drainSeconds },
   };
 }
@@ -108,7 +118,7 @@ export function meshSpecs(server: TestHost, mode: ProxyMode) {
           listeners: [{ port: 8080, protocol: 'http', services: ['*'] }],
         },
       ],
-      proxy: { envoyBinary: ENVOY_DOUBLE },
+      proxy: { envoyBinary: E2E_ENVOY },
       timeouts: MESH_TIMEOUTS,
     },
   };

@@ -100,6 +100,16 @@ describe('demo service', () => {
     assert.equal((JSON.parse(res.body) as { answer: string }).answer, 'ok\n');
   });
 
+  it('/slow/<ms> answers only after that long (a request in flight through a drain)', async () => {
+    const began = Date.now();
+    const answer = await get(users!.port, '/slow/200');
+    assert.ok(Date.now() - began >= 190, 'it waited');
+    assert.deepEqual(
+      [answer.status, JSON.parse(answer.body)],
+      [200, { service: 'users', sleptMs: 200 }],
+    );
+  });
+
   it('an unknown upstream is a 404 naming the known ones', async () => {
     const res = await get(users!.port, '/call/nope');
     assert.equal(res.status, 404);
