@@ -6,7 +6,6 @@
 // double otherwise (mesh-specs.ts E2E_ENVOY).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import type { TestHost } from '../helpers/netns.ts';
 import {
   envoyNodeIds,
@@ -19,7 +18,7 @@ import {
   type HttpResult,
   type RunningNode,
 } from '../helpers/mesh-node.ts';
-import { meshSpecs, REAL_ENVOY, startApp, STOP_SECONDS } from '../helpers/mesh-specs.ts';
+import { isDemoApp, meshSpecs, REAL_ENVOY, startApp, STOP_SECONDS } from '../helpers/mesh-specs.ts';
 
 async function serverApi<T>(
   server: TestHost,
@@ -266,11 +265,3 @@ test('builtin proxies carry a request from users on cluster 1 to todos on cluste
     assert.deepEqual(await waitExit(node, (STOP_SECONDS + 5) * 1000), { code: 0, signal: null });
   }
 });
-
-function isDemoApp(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('demo-service');
-  } catch {
-    return false;
-  }
-}

@@ -4,20 +4,21 @@
 // or a change that needs a restart changes nothing and says why.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runBundleAsync } from '../helpers/cli.ts';
 import type { TestHost } from '../helpers/netns.ts';
 import {
   catalogServices,
-  readEnvoyEvents,
+  envoyNodeIds,
+  httpFromUntil,
+  programLog,
   STATUS_PORT,
   testbed,
   waitExit,
   writeSpec,
   type RunningNode,
 } from '../helpers/mesh-node.ts';
-import { httpService, meshClient, serverSpec } from '../helpers/mesh-specs.ts';
+import { httpService, isDemoApp, meshClient, serverSpec, startApp } from '../helpers/mesh-specs.ts';
 import type { NodeStatus } from '../../src/status/model.ts';
 
 const pidsOf = (s: NodeStatus) => Object.fromEntries(s.programs.map((p) => [p.name, p.pid]));
@@ -52,25 +53,28 @@ test('reload: add and remove a service with its sidecar, change a check and an e
   const server = bed.start(serverHost, serverSpec());
   await server.waitReady(60_000);
 
-  const events = join(bed.workDir, 'envoy-events.jsonl');
+  startApp(clientHost, 'users', 8080);
+  startApp(clientHost, 'activities', 8081);
+  startApp(clientHost, 'todos', 8082, 'users=1234');
   const spec = meshClient(serverHost, [
     httpService('users', 8080),
     httpService('activities', 8081),
   ]);
-  const client = bed.start(clientHost, spec, { ENVOY_DOUBLE_EVENTS: events });
+  const client = bed.start(clientHost, spec);
   const first = await client.waitReady(60_000);
   assert.deepEqual(first.spec.generation, 1);
   const firstPids = pidsOf(first);
   const seen = { at: null as string | null };
 
-  // 1. SIGHUP: todos added (with a sidecar), users' check changed, activities becomes http2.
+  // 1. SIGHUP: todos added (with a sidecar whose upstream is users), users' check changed (it
+  // still passes: users must stay an endpoint), activities becomes http2.
   const users = httpService('users', 8080);
   const grown = {
     ...spec,
     services: [
-      { ...users, check: { ...users.check, http: '/ready' } },
+      { ...users, check: { ...users.check, http: '/health?reloaded=1' } },
       { ...httpService('activities', 8081), protocol: 'http2' },
-      httpService('todos', 8082),
+      httpService('todos', 8082, [{ service: 'users', localPort: 1234 }]),
     ],
   };
   writeSpec(clientHost, bed.workDir, grown);
@@ -93,20 +97,25 @@ test('reload: add and remove a service with its sidecar, change a check and an e
     'users-1-sidecar-proxy',
   ]);
   // Consul shows a check's definition in its output (its Definition is {}, recording 03).
-  await checkRunsAgainst(clientHost, 'service:users-1', 'http://127.0.0.1:8080/ready');
+  await checkRunsAgainst(clientHost, 'service:users-1', 'http://127.0.0.1:8080/health?reloaded=1');
   const activities = await fetch(
     `http://${serverHost.ip}:8500/v1/config/service-defaults/activities`,
   );
   assert.equal(((await activities.json()) as { Protocol: string }).Protocol, 'http2');
   // The new Envoy took the next free admin port; the others kept theirs.
-  const admins = readEnvoyEvents(events)
-    .filter((e) => e.event === 'start')
-    .map((e) => e.admin);
-  assert.deepEqual([...new Set(admins)].sort(), [
-    '127.0.0.1:19000',
-    '127.0.0.1:19001',
-    '127.0.0.1:19002',
+  assert.deepEqual(await envoyNodeIds(clientHost, [19000, 19001, 19002]), [
+    'users-1-sidecar-proxy',
+    'activities-1-sidecar-proxy',
+    'todos-1-sidecar-proxy',
   ]);
+  // And it carries traffic: todos' app -> its upstream (the new Envoy) -> users' sidecar -> users.
+  await httpFromUntil(
+    clientHost,
+    'http://127.0.0.1:8082/call/users',
+    (r) => r.status === 200 && (r.body ?? '').includes('"service":"users"'),
+    30_000,
+    'todos -> users through the new sidecar',
+  );
 
   // 2. `meshvisor reload`: activities removed: drained, then quit, then deregistered.
   const shrunk = { ...grown, services: [grown.services[0], grown.services[2]] };
@@ -119,16 +128,11 @@ test('reload: add and remove a service with its sidecar, change a check and an e
   const afterRemove = await reloaded(client, seen);
   assert.equal(afterRemove.spec.generation, 3);
   assert.equal(pidsOf(afterRemove)['sidecar:activities-1'], undefined);
-  const calls = readEnvoyEvents(events).filter(
-    (e) =>
-      e.event === 'admin' &&
-      e.method === 'POST' &&
-      (e.t as number) >= removedAt &&
-      e.node === 'activities-1-sidecar-proxy',
-  );
   assert.deepEqual(
-    calls.map((e) => e.path),
-    ['/drain_listeners?inboundonly&graceful', '/drain_listeners?inboundonly', '/quitquitquit'],
+    programLog(client, 'sidecar:activities-1', removedAt)
+      .filter((r) => String(r.msg).startsWith('drain: '))
+      .map((r) => r.msg),
+    ['drain: listeners draining', 'drain: listeners closed'],
   );
   assert.deepEqual(await catalogServices(serverHost, clientHost.name), [
     'todos-1',
@@ -169,7 +173,10 @@ test('reload: add and remove a service with its sidecar, change a check and an e
 
   client.child.kill('SIGTERM');
   assert.deepEqual(await waitExit(client, 30_000), { code: 0, signal: null });
-  assert.deepEqual(clientHost.pids(), []);
+  assert.deepEqual(
+    clientHost.pids().filter((pid) => !isDemoApp(pid)),
+    [],
+  );
   server.child.kill('SIGTERM');
   assert.deepEqual(await waitExit(server, 30_000), { code: 0, signal: null });
 });

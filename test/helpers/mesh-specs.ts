@@ -2,6 +2,7 @@
 // the pieces they are built from, and the demo apps the sidecars stand beside. Used by
 // test/e2e/mesh.test.ts and bench/lifecycle.ts.
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ENVOY_DOUBLE } from './doubles.ts';
 import type { TestHost } from './netns.ts';
@@ -32,6 +33,15 @@ export function startApp(host: TestHost, name: string, port: number, upstreams =
     stdio: 'ignore',
     env: { ...process.env, SERVICE_NAME: name, PORT: String(port), UPSTREAMS: upstreams },
   });
+}
+
+/** True when `pid` is a demo app (startApp): the processes a node's stop leaves running. */
+export function isDemoApp(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('demo-service');
+  } catch {
+    return false;
+  }
 }
 
 /** An http service `<name>-1` with a 1 s health check and a sidecar. */
