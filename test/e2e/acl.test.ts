@@ -7,9 +7,15 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { aclApi } from '../helpers/acl.ts';
 import type { TestHost } from '../helpers/netns.ts';
-import { catalogServices, memberStatus, testbed, waitExit } from '../helpers/mesh-node.ts';
+import {
+  catalogServices,
+  httpFromUntil,
+  memberStatus,
+  testbed,
+  waitExit,
+} from '../helpers/mesh-node.ts';
 import { processFile } from '../helpers/supervise.ts';
-import { meshSpecs } from '../helpers/mesh-specs.ts';
+import { isDemoApp, meshSpecs, startApp } from '../helpers/mesh-specs.ts';
 import { makeServerTls } from '../helpers/tls.ts';
 
 const GOSSIP_KEY = 'c2VjcmV0LWdvc3NpcC1rZXktMzItYnl0ZXMtbG9uZyE=';
@@ -21,6 +27,8 @@ test('four nodes with ACLs (default deny), TLS and gossip encryption come up wit
     TestHost,
     TestHost,
   ];
+  startApp(c1Host, 'users', 8080, 'todos=1234');
+  startApp(c2Host, 'todos', 8080);
   const tls = makeServerTls(bed.workDir, 'our_dc');
   const clientTls = { caFile: tls.caFile, verifyOutgoing: true, autoEncrypt: true };
   const specs = meshSpecs(serverHost, 'envoy');
@@ -190,13 +198,25 @@ test('four nodes with ACLs (default deny), TLS and gossip encryption come up wit
     }
   }
 
+  // users -> todos through both sidecars under default deny: the server's intention allows it.
+  await httpFromUntil(
+    c1Host,
+    'http://127.0.0.1:8080/call/todos',
+    (r) => r.status === 200 && (r.body ?? '').includes('"service":"todos"'),
+    30_000,
+    'users -> todos with ACLs',
+  );
+
   // The ordered stop still works with ACLs: every client leaves.
   for (const node of [...nodes, server]) {
     node.child.kill('SIGTERM');
     assert.deepEqual(await waitExit(node, 40_000), { code: 0, signal: null });
   }
   for (const host of [c1Host, c2Host, ingressHost]) {
-    assert.deepEqual(host.pids(), []);
+    assert.deepEqual(
+      host.pids().filter((pid) => !isDemoApp(pid)),
+      [],
+    );
   }
   const logs = JSON.stringify([...nodes, server].map((n) => n.logs));
   for (const secret of secrets) assert.ok(!logs.includes(secret), 'a log line holds a secret');

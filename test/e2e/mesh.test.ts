@@ -58,8 +58,8 @@ test('the four nodes of the original setup come up, carry users -> todos and the
   startApp(c2Host, 'notifications', 8081);
 
   const specs = meshSpecs(serverHost, 'envoy');
-  // Cluster 2 drains for 3 s: long enough for the request in flight when it stops.
-  const cluster2 = { ...specs.cluster2, timeouts: { ...specs.cluster2.timeouts, drainSeconds: 3 } };
+  // Cluster 2 drains for 4 s: long enough for the request in flight when it stops.
+  const cluster2 = { ...specs.cluster2, timeouts: { ...specs.cluster2.timeouts, drainSeconds: 4 } };
   const server = bed.start(serverHost, specs.server);
   const c1 = bed.start(c1Host, specs.cluster1);
   const c2 = bed.start(c2Host, cluster2);
@@ -168,13 +168,17 @@ test('the four nodes of the original setup come up, carry users -> todos and the
 
   // SIGTERM on cluster 2 with a request in flight to todos: the request completes; once todos'
   // listeners are closed nothing new reaches it (there is no other todos).
-  const inFlight = httpFrom(c1Host, 'http://127.0.0.1:8080/call/todos/slow/1500', {}, 10_000);
-  await new Promise((r) => setTimeout(r, 300));
+  let sent!: () => void;
+  const isSent = new Promise<void>((resolve) => (sent = resolve));
+  const inFlight = httpFrom(c1Host, 'http://127.0.0.1:8080/call/todos/slow/3000', {}, 15_000, sent);
+  // Sent to users' app, which calls todos at once: give that hop a moment to reach todos' app.
+  await isSent;
+  await new Promise((r) => setTimeout(r, 500));
   const c2StopAt = Date.now();
   c2.child.kill('SIGTERM');
   const slow = await inFlight;
   assert.equal(slow.status, 200, `the request in flight completed: ${JSON.stringify(slow)}`);
-  assert.match(slow.body ?? '', /"sleptMs":1500/);
+  assert.match(slow.body ?? '', /"sleptMs":3000/);
   assert.deepEqual(await waitExit(c2, (STOP_SECONDS + 5) * 1000), { code: 0, signal: null });
   for (const program of ['sidecar:todos-1', 'sidecar:notifications-1']) {
     assert.deepEqual(drainSteps(c2, program, c2StopAt), [
