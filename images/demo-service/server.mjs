@@ -6,7 +6,8 @@
 //   GET /call/<up>[/<path>]  calls upstream <up> through its local bind port (the sidecar's
 //                            upstream listener, 127.0.0.1:<port>) and returns what it answered
 //   GET /slow/<ms>           200 {"service": NAME, "sleptMs": ms} after ms (at most 60000): a
-//                            request in flight while a node drains
+//                            request in flight while a node drains; logs "slow request" as it
+//                            begins
 // Configuration (environment):
 //   SERVICE_NAME   the name it answers with (default "demo")
 //   PORT           listen port (default 8080; 0 picks a free one)
@@ -86,6 +87,7 @@ export function createDemoService(config) {
     const slow = /^\/slow\/(\d{1,5})$/.exec(path);
     if (slow) {
       const ms = Math.min(Number(slow[1]), 60_000);
+      console.log(JSON.stringify({ msg: 'slow request', service: config.name, ms }));
       setTimeout(() => send(res, 200, { service: config.name, sleptMs: ms }), ms);
       return undefined;
     }

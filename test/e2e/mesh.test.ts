@@ -6,6 +6,7 @@
 // double otherwise (mesh-specs.ts E2E_ENVOY).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createInterface } from 'node:readline';
 import type { TestHost } from '../helpers/netns.ts';
 import {
   envoyNodeIds,
@@ -54,7 +55,7 @@ test('the four nodes of the original setup come up, carry users -> todos and the
   ];
   startApp(c1Host, 'users', 8080, 'todos=1234');
   startApp(c1Host, 'activities', 8081);
-  startApp(c2Host, 'todos', 8080);
+  const todosApp = startApp(c2Host, 'todos', 8080);
   startApp(c2Host, 'notifications', 8081);
 
   const specs = meshSpecs(serverHost, 'envoy');
@@ -168,12 +169,18 @@ test('the four nodes of the original setup come up, carry users -> todos and the
 
   // SIGTERM on cluster 2 with a request in flight to todos: the request completes; once todos'
   // listeners are closed nothing new reaches it (there is no other todos).
-  let sent!: () => void;
-  const isSent = new Promise<void>((resolve) => (sent = resolve));
-  const inFlight = httpFrom(c1Host, 'http://127.0.0.1:8080/call/todos/slow/3000', {}, 15_000, sent);
-  // Sent to users' app, which calls todos at once: give that hop a moment to reach todos' app.
-  await isSent;
-  await new Promise((r) => setTimeout(r, 500));
+  const slowBegan = new Promise<void>((resolve) => {
+    createInterface({ input: todosApp.stdout! }).on('line', (line) => {
+      if (line.includes('"slow request"')) resolve();
+    });
+  });
+  const inFlight = httpFrom(c1Host, 'http://127.0.0.1:8080/call/todos/slow/3000', {}, 15_000);
+  await Promise.race([
+    slowBegan,
+    inFlight.then((r) =>
+      assert.fail(`the slow request ended before todos got it: ${JSON.stringify(r)}`),
+    ),
+  ]);
   const c2StopAt = Date.now();
   c2.child.kill('SIGTERM');
   const slow = await inFlight;

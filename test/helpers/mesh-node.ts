@@ -250,8 +250,6 @@ export function httpFrom(
   url: string,
   headers: Record<string, string> = {},
   timeoutMs = 5000,
-  /** Called once the request is sent (its connection is up): it is in flight from then on. */
-  onSent?: () => void,
 ): Promise<HttpResult> {
   const script = `const http = require('node:http');
     const req = http.request(${JSON.stringify(url)}, { headers: ${JSON.stringify(headers)}, timeout: ${timeoutMs}, agent: false }, (res) => {
@@ -261,25 +259,18 @@ export function httpFrom(
     });
     req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'timeout' })));
     req.on('error', (e) => console.log(JSON.stringify({ error: String(e.code || e.message) })));
-    req.on('socket', (sock) => sock.once('connect', () => console.log('"sent"')));
     req.end();`;
   return new Promise((resolve) => {
     const child = spawn('ip', ['netns', 'exec', host.name, process.execPath, '-e', script], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (onSent && out.startsWith('"sent"\n')) {
-        onSent();
-        onSent = undefined;
-      }
-    });
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const killer = setTimeout(() => child.kill('SIGKILL'), timeoutMs + 5000);
     child.on('close', () => {
       clearTimeout(killer);
       try {
-        resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '') as HttpResult);
+        resolve(JSON.parse(out.trim()) as HttpResult);
       } catch {
         resolve({ error: `no answer (${out.trim() || 'no output'})` });
       }

@@ -27,10 +27,13 @@ export const MESH_TIMEOUTS = { readySeconds: 90, stopSeconds: STOP_SECONDS, drai
 
 export type ProxyMode = 'envoy' | 'builtin';
 
-/** Starts a demo app in the host's namespace (killed with it); upstreams as in UPSTREAMS. */
+/**
+ * Starts a demo app in the host's namespace (killed with it); upstreams as in UPSTREAMS. Its
+ * stdout is a pipe: one JSON line when it listens, and one as each /slow/<ms> request begins.
+ */
 export function startApp(host: TestHost, name: string, port: number, upstreams = ''): ChildProcess {
   return host.spawn(process.execPath, [DEMO_SERVICE], {
-    stdio: 'ignore',
+    stdio: ['ignore', 'pipe', 'ignore'],
     env: { ...process.env, SERVICE_NAME: name, PORT: String(port), UPSTREAMS: upstreams },
   });
 }
