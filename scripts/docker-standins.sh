@@ -7,11 +7,19 @@
 #                                       this machine's CA bundle for npm (NODE_EXTRA_CA_CERTS)
 #   hashicorp/consul:<CONSUL_VERSION>   the same Debian + /bin/consul: the consul TEST DOUBLE of
 #                                       test/doubles, or the binary $CONSUL_BIN when it is set
-#   envoyproxy/envoy:v<ENVOY_VERSION>   the same Debian + /usr/local/bin/envoy: the envoy double
+#   envoyproxy/envoy:v<ENVOY_VERSION>   the same Debian + /usr/local/bin/envoy: the envoy TEST
+#                                       DOUBLE, or the binary $ENVOY_BIN when it is set (the
+#                                       official build, glibc, dynamically linked: it needs only
+#                                       libc, libm, libdl, librt and libpthread, which Debian's
+#                                       minbase has; checked by running `envoy --version` in it)
+#
+# A real Envoy gets its listeners only over xDS (gRPC) from a real Consul agent, which the consul
+# double does not serve: the docker test passes ENVOY_BIN here only together with CONSUL_BIN.
 #
 # They carry the official names only so that the unchanged Dockerfiles build; each has the label
-# io.meshvisor.standin. Nothing here is a Consul or Envoy build, and nothing is downloaded except
-# Debian packages (debootstrap). The Dockerfiles copy a single file out of the consul and envoy
+# io.meshvisor.standin. Nothing here is a Consul or Envoy build (the binaries $CONSUL_BIN and
+# $ENVOY_BIN are copied as they are), and nothing is downloaded except Debian packages
+# (debootstrap). The Dockerfiles copy a single file out of the consul and envoy
 # images (/bin/consul, and the final stage's /usr/local/bin/envoy), so each double is one
 # self-extracting shell script: its test/doubles/bin wrapper and bundle as a tar after the
 # script, unpacked once per user into $TMPDIR. It runs on the `node` the agent and server
@@ -23,8 +31,9 @@
 #   scripts/docker-standins.sh remove   removes every stand-in image (label io.meshvisor.standin)
 #
 # Environment: DOCKER (the docker CLI, default `docker`), DOCKER_HOST (the engine), CONSUL_BIN,
-# CONSUL_VERSION / ENVOY_VERSION / NODE_VERSION (default: Dockerfile.agent's ARG defaults; with
-# CONSUL_BIN, CONSUL_VERSION defaults to what `$CONSUL_BIN version` says),
+# ENVOY_BIN, CONSUL_VERSION / ENVOY_VERSION / NODE_VERSION (default: Dockerfile.agent's ARG
+# defaults; with CONSUL_BIN, CONSUL_VERSION defaults to what `$CONSUL_BIN version` says, with
+# ENVOY_BIN, ENVOY_VERSION to what `$ENVOY_BIN --version` says),
 # MESHVISOR_STANDIN_CACHE (where the Debian root file system is kept between runs, default
 # /var/cache/meshvisor-standins; empty: keep nothing), DEBIAN_MIRROR (default: the mirror this
 # machine's apt uses, scripts/debian-mirror.sh). Needs root (debootstrap) and debootstrap.
@@ -171,7 +180,15 @@ make_all() {
     fi
   fi
   consul_version=${consul_version:-$(arg_default Dockerfile.agent CONSUL_VERSION)}
-  envoy_version=${ENVOY_VERSION:-$(arg_default Dockerfile.agent ENVOY_VERSION)}
+  envoy_version=${ENVOY_VERSION:-}
+  if [ -n "${ENVOY_BIN:-}" ]; then
+    [ -x "$ENVOY_BIN" ] || die "ENVOY_BIN=$ENVOY_BIN is not an executable"
+    if [ -z "$envoy_version" ]; then
+      # "envoy  version: <sha>/1.36.4/Clean/RELEASE/BoringSSL"
+      envoy_version=$("$ENVOY_BIN" --version | sed -n 's|.*version: [0-9a-f]*/\([0-9.]*\)/.*|\1|p' | sed -n 1p)
+    fi
+  fi
+  envoy_version=${envoy_version:-$(arg_default Dockerfile.agent ENVOY_VERSION)}
   node_version=${NODE_VERSION:-$(arg_default Dockerfile.agent NODE_VERSION)}
   if [ -z "$consul_version" ] || [ -z "$envoy_version" ] || [ -z "$node_version" ]; then
     die 'cannot read the versions from Dockerfile.agent'
@@ -242,11 +259,24 @@ make_all() {
   fi
 
   if [[ " ${want[*]} " == *" $envoy_tag "* ]]; then
-    local o="$WORK/overlay-envoy"
+    local o="$WORK/overlay-envoy" what out
     mkdir -p "$o/usr/local/bin" "$o/etc/envoy"
-    double_script envoy "$o/usr/local/bin/envoy"
+    if [ -n "${ENVOY_BIN:-}" ]; then
+      cp "$ENVOY_BIN" "$o/usr/local/bin/envoy"
+      chmod 0755 "$o/usr/local/bin/envoy"
+      what="$ENVOY_BIN ($("$ENVOY_BIN" --version | sed -n 's/.*version: //p' | sed -n 1p))"
+    else
+      double_script envoy "$o/usr/local/bin/envoy"
+      what='the envoy test double'
+    fi
     stand_in "$envoy_tag" "$o" 'CMD ["envoy", "-c", "/etc/envoy/envoy.yaml"]'
-    log "$envoy_tag: Debian $SUITE + /usr/local/bin/envoy: the envoy test double"
+    # The real binary runs on this base: its shared libraries are there. (The double cannot be
+    # asked here: it runs on the node that only the agent image adds.)
+    if [ -n "${ENVOY_BIN:-}" ] &&
+      ! out=$("$DOCKER" run --rm --network none "$envoy_tag" envoy --version 2>&1); then
+      die "$envoy_tag: \`envoy --version\` does not run in the stand-in: $out"
+    fi
+    log "$envoy_tag: Debian $SUITE + /usr/local/bin/envoy: $what"
   fi
   # The stand-ins keep its layer; the name is not needed any more.
   "$DOCKER" rmi "$BASE" >/dev/null

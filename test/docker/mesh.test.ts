@@ -7,8 +7,20 @@
 //
 // No image registry is reachable here, so the official bases are stood in by images made
 // offline (scripts/docker-standins.sh: Debian via debootstrap + the project's consul and envoy
-// doubles, or a real consul from $CONSUL_BIN), tagged under the official names for the run only.
-// Without an engine running, a private dockerd is started and stopped again (engine.ts).
+// doubles, or a real consul from $CONSUL_BIN and a real envoy from $ENVOY_BIN), tagged under the
+// official names for the run only. Without an engine running, a private dockerd is started and
+// stopped again (engine.ts).
+//
+// Which Envoy the images carry, the same rule as the e2e tests (test/helpers/mesh-specs.ts): the
+// real ENVOY_BIN when CONSUL_BIN is set too, else the envoy double. A real Envoy gets its
+// listeners only over xDS (gRPC) from a real Consul agent; the consul double serves no xDS, so a
+// real Envoy beside it would never get a listener and no node would be READY. The envoy double
+// emulates that xDS over the consul double's HTTP API. With ENVOY_BIN alone (CI) the test says so
+// in its log and runs the doubles. Either way it checks that every proxy in the containers runs
+// the Envoy the stand-in base carries (`envoy --version`, each admin port's /server_info). On the
+// real Envoy it also sends the docs' `curl -H 'Host: users.ingress.consul' localhost:8080/` (and
+// `/call/todos`) through the ingress gateway, which the envoy double does not emulate, and checks
+// in each Envoy's stats that the calls went through it and no listener was rejected.
 //
 // Opt-in, and run by .ci/run after `npm test` (it needs root, docker.io, debootstrap and Compose
 // v2, and starts a daemon): MESHVISOR_DOCKER_TEST=1. On 2 cores about 2 minutes from nothing
@@ -30,6 +42,16 @@ const HEALTHY_WITHIN_MS = 150_000;
 /** Every health check in the catalog passing within this after all containers are healthy. */
 const CHECKS_PASS_WITHIN_MS = 30_000;
 const CONSUL_BIN = process.env.CONSUL_BIN || undefined;
+/** The real Envoy the stand-in base carries: ENVOY_BIN, only beside a real Consul (above). */
+const REAL_ENVOY = (CONSUL_BIN && process.env.ENVOY_BIN) || undefined;
+const WHY_ENVOY_DOUBLE =
+  "ENVOY_BIN is set but CONSUL_BIN is not: the stand-in Envoy base carries the envoy double, since a real Envoy needs a real Consul's xDS (the consul double serves none, so a real Envoy would never get its listeners); set CONSUL_BIN too for the real Envoy";
+/** What the ingress route needs, and the double lacks. */
+const WHY_NO_INGRESS_ROUTE =
+  'the envoy double emulates no ingress listener: the ingress route runs on the real Envoy (CONSUL_BIN + ENVOY_BIN)';
+/** "bad8280…/1.36.4/Clean/RELEASE/BoringSSL" from `envoy --version` (also /server_info's version). */
+const envoyBuild = (versionOutput: string): string | undefined =>
+  /version: (\S+)/.exec(versionOutput)?.[1];
 
 // --- what the mesh should hold, from the compose file and the specs ----------------------------
 
@@ -48,6 +70,7 @@ interface Spec {
   services?: { name: string; id: string; sidecar?: unknown; protocol?: string }[];
   gateways?: { name: string }[];
   configEntries?: { Kind: string; Name: string }[];
+  proxy?: { adminPortBase: number };
 }
 const SPEC_DIR = join(ROOT, 'deploy/compose/specs');
 const specs = readdirSync(SPEC_DIR)
@@ -98,6 +121,9 @@ async function whyNot(): Promise<string | undefined> {
   if (CONSUL_BIN && (await run(CONSUL_BIN, ['version'])).code !== 0) {
     return `CONSUL_BIN=${CONSUL_BIN} does not run`;
   }
+  if (REAL_ENVOY && !envoyBuild((await run(REAL_ENVOY, ['--version'])).stdout)) {
+    return `ENVOY_BIN=${REAL_ENVOY} does not run or print its version`;
+  }
   return undefined;
 }
 
@@ -120,6 +146,8 @@ async function prepare(): Promise<{ engine: Engine; dc: string[] } | string> {
 const prepared = await prepare();
 const skipReason = typeof prepared === 'string' ? prepared : undefined;
 if (skipReason) log(`skipped: ${skipReason}`);
+else if (process.env.ENVOY_BIN && !REAL_ENVOY) log(WHY_ENVOY_DOUBLE);
+else log(`the Envoy in the images: ${REAL_ENVOY ?? 'the envoy double'}`);
 
 describe('the images and the dev mesh on a Docker engine', { skip: skipReason ?? false }, () => {
   const engine = typeof prepared === 'string' ? undefined : prepared.engine;
@@ -184,6 +212,115 @@ describe('the images and the dev mesh on a Docker engine', { skip: skipReason ??
     return JSON.parse(text) as T;
   };
 
+  /** Runs `node -e SCRIPT` in a container (the agent and demo images have node): its stdout. */
+  const nodeIn = async (service: string, script: string): Promise<string> =>
+    (await composeMust(['exec', '-T', service, 'node', '-e', script])).stdout;
+  /** GET from this process with a Host header, as `curl -H 'Host: …'` (fetch cannot set Host). */
+  const getWithHost = async (
+    url: string,
+    host: string,
+  ): Promise<{ status: number; body: string }> => {
+    const { request } = await import('node:http');
+    return new Promise((resolve) => {
+      const req = request(url, { headers: { Host: host }, timeout: 10_000 }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('timeout', () => req.destroy(new Error('timed out')));
+      req.on('error', (error) => resolve({ status: 0, body: String(error) }));
+      req.end();
+    });
+  };
+  /** Asks until `ok` or the deadline; the last answer either way. */
+  const until = async <T>(ask: () => Promise<T>, ok: (r: T) => boolean, ms = 30_000) => {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const r = await ask();
+      if (ok(r) || Date.now() > deadline) return r;
+      await sleep(1_000);
+    }
+  };
+  /** A node's Envoys, one per sidecar and gateway, on adminPortBase + i. */
+  const adminPorts = (node: string): number[] => {
+    const spec = specs.find((s) => s.nodeName === node)!;
+    const count =
+      (spec.services ?? []).filter((x) => x.sidecar !== undefined).length +
+      (spec.gateways ?? []).length;
+    return Array.from({ length: count }, (_, i) => spec.proxy!.adminPortBase + i);
+  };
+  const proxyNodes = specs.filter((s) => adminPorts(s.nodeName).length > 0).map((s) => s.nodeName);
+  interface ProxyAnswer {
+    port: number;
+    id: string;
+    version: string;
+    state: string;
+    /** Counter name -> value, from `/stats?filter=`. */
+    stats: Record<string, number>;
+  }
+  /** Each of a node's Envoys: /server_info, and the counters matching `statsFilter`. */
+  const askProxies = async (node: string, statsFilter = '^$'): Promise<ProxyAnswer[]> =>
+    JSON.parse(
+      await nodeIn(
+        node,
+        `(async () => {
+          const out = [];
+          for (const port of ${JSON.stringify(adminPorts(node))}) {
+            const get = (p) => fetch('http://127.0.0.1:' + port + p).then((r) => r.text());
+            const info = JSON.parse(await get('/server_info'));
+            const stats = {};
+            const text = await get('/stats?filter=' + encodeURIComponent(${JSON.stringify(statsFilter)}));
+            for (const m of text.matchAll(/^(\\S+): (\\d+)$/gm)) stats[m[1]] = Number(m[2]);
+            out.push({ port, id: info.node?.id ?? '', version: info.version, state: info.state, stats });
+          }
+          console.log(JSON.stringify(out));
+        })()`,
+      ),
+    ) as ProxyAnswer[];
+  /** The sum of the counters matching `filter` on the Envoy whose node id is `id`. */
+  const counter = async (node: string, id: string, filter: string): Promise<number> => {
+    const proxy = (await askProxies(node, filter)).find((p) => p.id === id);
+    assert.ok(proxy, `${node}: no Envoy with node id ${id}`);
+    return Object.values(proxy.stats).reduce((a, b) => a + b, 0);
+  };
+
+  /**
+   * For the log: the distinct warnings and errors of the client nodes' Envoys (program sidecar:*
+   * and gateway:*, their own lines without timestamps and pids), and what meshvisor said about
+   * the Consul/Envoy pairing (src/node/envoy-binary.ts).
+   */
+  const envoyNotes = async (): Promise<string> => {
+    const out = (await composeMust(['logs', '--no-color', '--no-log-prefix', ...clients])).stdout;
+    const lines = out.split('\n').filter(Boolean);
+    const seen = new Map<string, number>();
+    let records = 0;
+    for (const line of lines) {
+      let record: { level?: number | string; program?: string; msg?: unknown };
+      try {
+        record = JSON.parse(line.slice(line.indexOf('{'))) as typeof record;
+        records++;
+      } catch {
+        continue;
+      }
+      const msg = String(record.msg ?? '');
+      const proxy = /^(sidecar|gateway):/.test(record.program ?? '');
+      // meshvisor's own level (a label), or Envoy's in its line: [time][pid][level][logger]
+      const bad =
+        /^(warn|error|fatal)$/.test(String(record.level)) ||
+        Number(record.level) >= 40 ||
+        /^\[[^\]]*\]\[\d+\]\[(warning|error|critical)\]/.test(msg);
+      if (!(proxy && bad) && !/lookup_by_name/.test(msg)) continue;
+      const key = `${proxy ? (record.program ?? '').split(':')[0] : 'meshvisor'}: ${msg
+        .replace(/^\[[^\]]*\]\[\d+\]/, '')
+        .slice(0, 240)}`;
+      seen.set(key, (seen.get(key) ?? 0) + 1);
+    }
+    if (seen.size === 0) {
+      return `  (nothing, in ${lines.length} lines, ${records} of them JSON; the first: ${lines[0]?.slice(0, 200)})`;
+    }
+    return [...seen].map(([msg, n]) => `  ${n} x ${msg}`).join('\n');
+  };
+
   before(
     async () => {
       // An interrupted run (Ctrl-C, a CI timeout) still cleans up.
@@ -210,7 +347,7 @@ describe('the images and the dev mesh on a Docker engine', { skip: skipReason ??
       await composeRun(['down', '--volumes', '--rmi', 'local', '--remove-orphans', '-t', '1']);
       const made = await timed('stand-in base images', () =>
         must('bash', [join(ROOT, 'scripts/docker-standins.sh'), 'make'], {
-          env: { ...env, CONSUL_BIN: CONSUL_BIN ?? '' },
+          env: { ...env, CONSUL_BIN: CONSUL_BIN ?? '', ENVOY_BIN: REAL_ENVOY ?? '' },
           timeoutMs: 300_000,
           cwd: ROOT,
         }),
@@ -266,6 +403,13 @@ describe('the images and the dev mesh on a Docker engine', { skip: skipReason ??
         )?.[1];
         assert.ok(version, 'cannot read the version of $CONSUL_BIN');
         args.push('--build-arg', `CONSUL_VERSION=${version}`);
+      }
+      if (REAL_ENVOY) {
+        // The stand-in is tagged with the real Envoy's version (scripts/docker-standins.sh).
+        const build = envoyBuild((await must(REAL_ENVOY, ['--version'])).stdout);
+        const version = build?.split('/')[1];
+        assert.ok(version, 'cannot read the version of $ENVOY_BIN');
+        args.push('--build-arg', `ENVOY_VERSION=${version}`);
       }
       await timed('docker compose build', () => composeMust(args, 480_000));
       const images = (await docker(['images', '--format', '{{.Repository}}'])).stdout;
@@ -404,21 +548,103 @@ describe('the images and the dev mesh on a Docker engine', { skip: skipReason ??
     assert.deepEqual(catalog.stdout.trim().split('\n').sort(), expectedCatalog);
   });
 
-  it('users calls todos through the sidecars (the demo services)', async () => {
-    const call = await composeMust([
-      'exec',
-      '-T',
-      'users',
-      'node',
-      '-e',
-      'fetch("http://127.0.0.1:8080/call/todos").then(async (r) => console.log(r.status, await r.text()))',
-    ]);
-    const [status, ...body] = call.stdout.trim().split(' ');
-    assert.equal(status, '200', call.stdout);
-    const answer = JSON.parse(body.join(' ')) as { upstream: string; answer: { service: string } };
-    assert.equal(answer.upstream, 'todos');
-    assert.equal(answer.answer.service, 'todos');
+  it('every proxy runs the Envoy the stand-in base carries (envoy --version, /server_info)', async () => {
+    const carried = REAL_ENVOY ?? join(ROOT, 'test/doubles/bin/envoy');
+    const expected = envoyBuild((await must(carried, ['--version'])).stdout);
+    assert.ok(expected, `${carried} --version printed no version`);
+    for (const node of proxyNodes) {
+      const onPath = await composeMust(['exec', '-T', node, 'envoy', '--version']);
+      assert.equal(envoyBuild(onPath.stdout), expected, `${node}: envoy --version`);
+      const proxies = await askProxies(node, '^listener_manager\\.lds\\.update_rejected$');
+      const spec = specs.find((s) => s.nodeName === node)!;
+      assert.deepEqual(
+        proxies
+          .map((p) => p.id)
+          .filter((id) => id.endsWith('-sidecar-proxy'))
+          .sort(),
+        (spec.services ?? [])
+          .filter((x) => x.sidecar !== undefined)
+          .map((x) => `${x.id}-sidecar-proxy`)
+          .sort(),
+      );
+      for (const p of proxies) {
+        assert.equal(p.version, expected, `${node} ${p.id}: /server_info version`);
+        assert.equal(p.state, 'LIVE', `${node} ${p.id}: /server_info state`);
+        if (REAL_ENVOY) {
+          assert.equal(
+            p.stats['listener_manager.lds.update_rejected'],
+            0,
+            `${node} ${p.id} (admin ${p.port}) rejected a listener`,
+          );
+        }
+      }
+      log(`${node}: ${proxies.map((p) => `${p.id} on ${p.port}`).join(', ')}: ${expected}`);
+    }
   });
+
+  it('the services call each other through their sidecars (the demo services)', async () => {
+    for (const [from, to] of [
+      ['users', 'todos'],
+      ['activities', 'notifications'],
+    ] as const) {
+      const port = compose.services[from]!.environment!.PORT;
+      const ask = async () => {
+        const out = await nodeIn(
+          from,
+          `fetch("http://127.0.0.1:${port}/call/${to}").then(async (r) => console.log(r.status, await r.text()))`,
+        );
+        const [status, ...body] = out.trim().split(' ');
+        return { status, body: body.join(' ') };
+      };
+      // On the real Envoy an upstream's endpoints come by EDS: give them a moment.
+      const answer = await until(ask, (r) => r.status === '200');
+      assert.equal(answer.status, '200', `${from} -> ${to}: ${answer.body}`);
+      const json = JSON.parse(answer.body) as { upstream: string; answer: { service: string } };
+      assert.equal(json.upstream, to);
+      assert.equal(json.answer.service, to);
+    }
+    if (REAL_ENVOY) {
+      // Through both real Envoys: the caller's upstream cluster and the callee's local_app.
+      const upstream = (to: string) => `^cluster\\.${to}\\..*\\.upstream_rq_2xx$`;
+      const local = '^cluster\\.local_app\\.upstream_rq_2xx$';
+      assert.ok((await counter('node1', 'users-1-sidecar-proxy', upstream('todos'))) >= 1);
+      assert.ok((await counter('node2', 'todos-1-sidecar-proxy', local)) >= 1);
+      assert.ok(
+        (await counter('node1', 'activities-1-sidecar-proxy', upstream('notifications'))) >= 1,
+      );
+      assert.ok((await counter('node2', 'notifications-1-sidecar-proxy', local)) >= 1);
+    }
+  });
+
+  it(
+    "the ingress routes `curl -H 'Host: users.ingress.consul' localhost:8080/` to users, and /call/todos on to todos",
+    { skip: REAL_ENVOY ? false : WHY_NO_INGRESS_ROUTE },
+    async () => {
+      const published = (await composeMust(['port', 'ingress', '8080'])).stdout.trim();
+      const base = `http://127.0.0.1:${published.split(':').at(-1)}`;
+      const host = 'users.ingress.consul';
+      const root = await until(
+        () => getWithHost(`${base}/`, host),
+        (r) => r.status === 200,
+      );
+      assert.equal(root.status, 200, `${base}/ (Host: ${host}): ${root.body}`);
+      assert.equal((JSON.parse(root.body) as { service: string }).service, 'users');
+      const call = await getWithHost(`${base}/call/todos`, host);
+      assert.equal(call.status, 200, `${base}/call/todos (Host: ${host}): ${call.body}`);
+      const json = JSON.parse(call.body) as { upstream: string; answer: { service: string } };
+      assert.equal(json.answer.service, 'todos');
+      // An unknown Host is not routed (Consul's default `<service>.ingress.*` domains).
+      const unknown = await getWithHost(`${base}/`, 'nosuch.consul');
+      assert.equal(unknown.status, 404, `Host: nosuch.consul: ${unknown.body}`);
+      // Both answers went through the gateway's Envoy (its one proxy) to users.
+      const [gateway] = await askProxies('ingress', '^cluster\\.users\\..*\\.upstream_rq_2xx$');
+      const viaGateway = Object.values(gateway!.stats).reduce((a, b) => a + b, 0);
+      assert.ok(viaGateway >= 2, `the gateway's users cluster counted ${viaGateway} 2xx`);
+      log(
+        `ingress: ${base}/ and /call/todos with Host: ${host} answered 200 through the real Envoy`,
+      );
+    },
+  );
 
   it(
     'stops in order: the clients leave while the server runs, every container exits 0',
@@ -477,6 +703,9 @@ describe('the images and the dev mesh on a Docker engine', { skip: skipReason ??
         logs.stdout,
         /No known Consul servers/,
         'a client lost its server while stopping',
+      );
+      log(
+        `what the Envoys said (warnings and worse), and the Envoy pairing:\n${await envoyNotes()}`,
       );
     },
   );
