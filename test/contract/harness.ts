@@ -78,14 +78,20 @@ export class Workspace {
   }
 }
 
+/** A consul agent or command run for a contract test: the double, or `bin` (a real consul). */
 export class DoubleProcess {
   readonly proc: ChildProcess;
   stdout = '';
   stderr = '';
   readonly exited: Promise<number | null>;
 
-  constructor(args: string[], cwd: string, env: Record<string, string> = {}) {
-    this.proc = spawn(CONSUL_DOUBLE, args, {
+  constructor(
+    args: string[],
+    cwd: string,
+    env: Record<string, string> = {},
+    bin: string = CONSUL_DOUBLE,
+  ) {
+    this.proc = spawn(bin, args, {
       cwd,
       env: { ...process.env, ...FAST_ENV, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
