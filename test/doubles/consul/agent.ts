@@ -10,6 +10,7 @@ import type { Server as TcpServer } from 'node:net';
 import { join } from 'node:path';
 import type { Authorizer, Identity, Need } from './acl.ts';
 import { ACL_NOT_FOUND, authorize, isDenial, missing, need } from './acl.ts';
+import { authorizeAnswer, authorizeEarly } from './acl-authorize.ts';
 import type { SyncItems, SyncVerdict } from './acl-sync.ts';
 import { BlockedReport, vetSync } from './acl-sync.ts';
 import { AclResolver, aclSettings, storeAuthorizer, storeResolution } from './acl-resolver.ts';
@@ -118,6 +119,8 @@ interface AgentRoute {
   methods: string[];
   re: RegExp;
   need?: (m: RegExpExecArray) => Need;
+  /** What the handler answers before it resolves the caller's token (undefined: go on). */
+  early?: (r: Req) => Reply | undefined;
   handle: (r: Req, m: RegExpExecArray, authz: Authorizer) => Reply | Promise<Reply>;
 }
 
@@ -1600,6 +1603,13 @@ class Agent {
       },
     },
     {
+      // Answered by the agent with its own ACL resolver (a client asks its servers), recording 15.
+      methods: ['POST'],
+      re: /^\/v1\/internal\/acl\/authorize$/,
+      early: (r) => authorizeEarly(this.acl.enabled, r.body),
+      handle: (r, _m, a) => authorizeAnswer(a, r.body),
+    },
+    {
       methods: ['PUT'],
       re: /^\/v1\/agent\/leave$/,
       need: () => this.agentNeed('write'),
@@ -1641,6 +1651,8 @@ class Agent {
       return text(405, `method ${r.method} not allowed`, {
         Allow: ['OPTIONS', ...route.methods].sort().join(','),
       });
+    const early = route.early?.(r);
+    if (early) return early;
     const authz = await this.acl.authorizer(r.token);
     if (isDenial(authz)) return authz;
     const m = route.re.exec(r.path) as RegExpExecArray;
