@@ -3,8 +3,9 @@
 //
 // What is verified and how:
 // - Resolution: token/self answers 200 (the token exists) or 403 "ACL not found" (it does not).
-// - Rights: `POST /v1/internal/acl/authorize` (the endpoint Consul's UI asks, since 1.7; not
-//   documented, not in the recordings) runs Consul's own authorizer for each right. When an
+// - Rights: `POST /v1/internal/acl/authorize` (the endpoint Consul's UI asks, since 1.7; not in
+//   Consul's API docs; recorded on 1.10.12 in test/recordings/consul-1.10.12/15-acl-authorize)
+//   runs Consul's own authorizer for each right. When an
 //   agent does not answer it, only these are still known: a token with the global-management
 //   policy holds every right; a service identity grants `service "<name>"` and
 //   `"<name>-sidecar-proxy"` write and service/node read, a node identity `node "<name>"` write

@@ -1,6 +1,7 @@
 // The ACL checks of `meshvisor doctor`: which rights each token needs (docs/acl.md), and how each
-// is verified against a stub agent that answers token/self and Consul's authorize endpoint (the
-// consul double has no authorize endpoint; test/integration/doctor.test.ts covers that case).
+// is verified against a stub agent that answers token/self and, or not, Consul's authorize
+// endpoint (an agent without it: a Consul before 1.7). test/integration/doctor.test.ts runs
+// doctor against the consul double's (and the real 1.10.12's) authorize endpoint.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage } from 'node:http';
@@ -95,7 +96,7 @@ interface Stub {
   close(): void;
 }
 
-/** An agent that knows three tokens; `authorize` false answers 404 as the consul double does. */
+/** An agent that knows three tokens; `authorize` false answers 404, as Consul before 1.7 does. */
 async function stubAgent({ authorize }: { authorize: boolean }): Promise<Stub> {
   const requests: Stub['requests'] = [];
   const tokens: Record<string, object> = {
