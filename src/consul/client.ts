@@ -87,6 +87,54 @@ const SelfSchema = z.looseObject({
 });
 export type AgentSelf = z.infer<typeof SelfSchema>;
 
+const CheckSchema = z.looseObject({
+  CheckID: z.string(),
+  Name: z.string(),
+  Status: z.string(),
+  Output: z.string().optional(),
+  ServiceID: z.string().optional(),
+  ServiceName: z.string().optional(),
+});
+export type HealthCheck = z.infer<typeof CheckSchema>;
+
+const HealthEntrySchema = z.looseObject({
+  Node: z.looseObject({ Node: z.string() }),
+  Service: z.looseObject({
+    ID: z.string(),
+    Service: z.string(),
+    Proxy: z.looseObject({ DestinationServiceID: z.string().optional() }).optional(),
+  }),
+  Checks: z.array(CheckSchema).nullish(),
+});
+export type HealthEntry = z.infer<typeof HealthEntrySchema>;
+
+const IntentionSchema = z.looseObject({
+  SourceName: z.string(),
+  DestinationName: z.string(),
+  /** allow | deny; absent on an L7 intention, which has Permissions instead. */
+  Action: z.string().optional(),
+  Permissions: z.array(z.unknown()).nullish(),
+  Precedence: z.number().optional(),
+});
+export type Intention = z.infer<typeof IntentionSchema>;
+
+/**
+ * A blocking query's answer: `index` (X-Consul-Index) goes back as `?index=` to wait for the
+ * next change; `headers` are Consul's (X-Consul-Default-Acl-Policy among them).
+ */
+export interface Indexed<T> {
+  value: T;
+  index: number;
+  headers: ReadonlyMap<string, string>;
+}
+
+/** Where a blocking query starts (0: answer at once) and how long Consul may hold it. */
+export interface BlockingOptions {
+  index: number;
+  waitSeconds: number;
+  signal?: AbortSignal;
+}
+
 /** The agent API as the rest of meshvisor uses it: ConsulClient's public calls (a test fakes it). */
 export type ConsulApi = { [K in keyof ConsulClient]: ConsulClient[K] };
 
@@ -103,7 +151,10 @@ export class ConsulClient {
 
   /** A 200 answer's JSON body, checked against `schema`; any other answer is a ConsulError. */
   private async call<T>(method: string, path: string, schema: z.ZodType<T>): Promise<T> {
-    const body = this.expectOk(await this.request(method, path));
+    return this.parse(this.expectOk(await this.request(method, path)), schema);
+  }
+
+  private parse<T>(body: string, schema: z.ZodType<T>): T {
     let json: unknown;
     try {
       json = body.trim() === '' ? undefined : JSON.parse(body);
@@ -123,6 +174,54 @@ export class ConsulClient {
       );
     }
     return parsed.data;
+  }
+
+  /**
+   * A blocking query (contract §3: Consul holds it up to `wait`, then answers as it is): the
+   * request's own deadline is that wait plus Consul's jitter (wait/16) plus the usual timeout.
+   */
+  private async blocking<T>(
+    path: string,
+    schema: z.ZodType<T>,
+    { index, waitSeconds, signal }: BlockingOptions,
+  ): Promise<Indexed<T>> {
+    const query = `${path.includes('?') ? '&' : '?'}index=${index}&wait=${waitSeconds}s`;
+    const timeoutMs = index > 0 ? waitSeconds * 1000 * (17 / 16) + this.timeoutMs : this.timeoutMs;
+    const res = await this.request('GET', path + query, undefined, signal, timeoutMs);
+    const value = this.parse(this.expectOk(res), schema);
+    const answered = Number(res.headers.get('x-consul-index'));
+    return { value, index: Number.isFinite(answered) ? answered : 0, headers: res.headers };
+  }
+
+  /** The local agent's checks, by check ID: its own view, before any sync to the catalog. */
+  agentChecks(): Promise<Record<string, HealthCheck>> {
+    return this.call('GET', '/v1/agent/checks', z.record(z.string(), CheckSchema));
+  }
+
+  /** The Connect-capable instances of a service (its sidecars) with their checks, blocking. */
+  healthConnect(
+    service: string,
+    datacenter: string,
+    options: BlockingOptions,
+  ): Promise<Indexed<HealthEntry[]>> {
+    const path = `/v1/health/connect/${enc(service)}?dc=${enc(datacenter)}`;
+    return this.blocking(
+      path,
+      z
+        .array(HealthEntrySchema)
+        .nullable()
+        .transform((v) => v ?? []),
+      options,
+    );
+  }
+
+  /** The intentions whose destination matches `service`, most precise first, blocking. */
+  intentionsTo(service: string, options: BlockingOptions): Promise<Indexed<Intention[]>> {
+    const path = `/v1/connect/intentions/match?by=destination&name=${enc(service)}`;
+    const schema = z
+      .record(z.string(), z.array(IntentionSchema).nullable())
+      .transform((byName) => byName[service] ?? []);
+    return this.blocking(path, schema, options);
   }
 
   /** The raft leader's RPC address, or "" while there is none (contract §3). */
@@ -233,13 +332,14 @@ export class ConsulClient {
     path: string,
     body?: string,
     signal?: AbortSignal,
+    timeoutMs = this.timeoutMs,
   ): Promise<HttpAnswer> {
     try {
       return await httpRequest(`http://${this.httpAddr}${path}`, {
         method,
         body,
         headers: this.token ? { 'X-Consul-Token': this.token } : {},
-        timeoutMs: this.timeoutMs,
+        timeoutMs,
         signal,
       });
     } catch (err) {

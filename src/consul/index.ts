@@ -1,5 +1,16 @@
 export { ConsulClient, ConsulError } from './client.ts';
-export type { ConsulApi, AgentService, AgentSelf, Member, ConsulClientOptions } from './client.ts';
+export type {
+  ConsulApi,
+  AgentService,
+  AgentSelf,
+  Member,
+  ConsulClientOptions,
+  BlockingOptions,
+  HealthCheck,
+  HealthEntry,
+  Indexed,
+  Intention,
+} from './client.ts';
 export { pollUntil, LogWake, NotYet, StageError, isRetryable } from './poll.ts';
 export type { PollOptions, Waker } from './poll.ts';
 export { READINESS_STAGES, StageMemory } from './readiness.ts';

@@ -13,6 +13,7 @@ import {
   type TracedSpec,
 } from '../spec/index.ts';
 import { VERSION } from '../version.ts';
+import { redactStrings } from '../redact.ts';
 import { aclAgent, checkAclAgreement, checkAclOff, checkToken, type resolveToken } from './acl.ts';
 import { tokenNeeds } from '../consul/rights.ts';
 import { checkAddress, localAddresses } from './address.ts';
@@ -265,11 +266,5 @@ function finish(parts: {
  * what slipped through.
  */
 function redact(report: DoctorReport, secrets: string[]): DoctorReport {
-  if (secrets.length === 0) return report;
-  const json = JSON.stringify(report, (_key, value: unknown) =>
-    typeof value === 'string'
-      ? secrets.reduce((text, secret) => text.split(secret).join('(secret)'), value)
-      : value,
-  );
-  return JSON.parse(json) as DoctorReport;
+  return secrets.length === 0 ? report : redactStrings(report, secrets);
 }

@@ -25,8 +25,48 @@ export class ListenerRejectedError extends Error {
 interface DynamicListenersDump {
   configs?: {
     name?: string;
+    active_state?: unknown;
     error_state?: { details?: string; failed_configuration?: { name?: string } };
   }[];
+}
+
+export interface RejectedListener {
+  name: string;
+  details: string;
+}
+
+/** An Envoy cluster and its endpoints' health, from `GET /clusters?format=json`. */
+export interface EnvoyCluster {
+  name: string;
+  endpoints: { healthy: number; total: number };
+}
+
+/** A certificate from `GET /certs`: the proxy's leaf (cert_chain) or a root it trusts (ca_cert). */
+export interface EnvoyCertificate {
+  kind: 'leaf' | 'root';
+  serial: string;
+  validFrom: string;
+  expiresAt: string;
+}
+
+interface ClustersDump {
+  cluster_statuses?: {
+    name?: string;
+    host_statuses?: { health_status?: Record<string, unknown> }[];
+  }[];
+}
+
+interface CertsDump {
+  certificates?: {
+    ca_cert?: CertDetails[];
+    cert_chain?: CertDetails[];
+  }[];
+}
+
+interface CertDetails {
+  serial_number?: string;
+  valid_from?: string;
+  expiration_time?: string;
 }
 
 export class EnvoyAdmin {
@@ -61,25 +101,40 @@ export class EnvoyAdmin {
   }
 
   /**
-   * The first listener whose last update Envoy rejected (`error_state` in the config dump; the
-   * failed configuration also names it where the entry itself has no name), or null.
+   * The first listener whose last update Envoy rejected, or null (also when the dump cannot be
+   * read: the readiness gate then goes by /listeners alone).
    */
   async rejectedListener(signal?: AbortSignal): Promise<ListenerRejectedError | null> {
-    let dump: DynamicListenersDump;
-    try {
-      const res = await this.request('GET', '/config_dump?resource=dynamic_listeners', signal);
-      if (res.status !== 200) return null;
-      dump = JSON.parse(res.body) as DynamicListenersDump;
-    } catch {
-      return null;
-    }
-    for (const config of dump.configs ?? []) {
-      const error = config.error_state;
+    const dump = await this.dynamicListeners(signal).catch(() => null);
+    const first = dump?.rejected[0];
+    return first ? new ListenerRejectedError(first.name, first.details) : null;
+  }
+
+  /**
+   * The listeners Envoy got over xDS: those active, and those whose last update it rejected
+   * (`error_state`; the failed configuration also names it where the entry itself has no name).
+   */
+  async dynamicListeners(
+    signal?: AbortSignal,
+  ): Promise<{ active: string[]; rejected: RejectedListener[] }> {
+    const dump = await this.json<DynamicListenersDump>(
+      '/config_dump?resource=dynamic_listeners',
+      signal,
+    );
+    const configs = dump.configs ?? [];
+    // Envoy 1.36.4 lists a rejected listener twice: named, and unnamed with the failed one's name.
+    const rejected = new Map<string, RejectedListener>();
+    for (const { name, error_state: error } of configs) {
       if (!error) continue;
-      const name = config.name ?? error.failed_configuration?.name ?? '(unnamed)';
-      return new ListenerRejectedError(name, error.details ?? 'no details given');
+      const listener = name ?? error.failed_configuration?.name ?? '(unnamed)';
+      if (!rejected.has(listener)) {
+        rejected.set(listener, { name: listener, details: error.details ?? 'no details given' });
+      }
     }
-    return null;
+    return {
+      active: configs.flatMap((c) => (c.active_state && c.name ? [c.name] : [])),
+      rejected: [...rejected.values()],
+    };
   }
 
   /**
@@ -95,9 +150,66 @@ export class EnvoyAdmin {
     this.expectOk(await this.request('POST', `/drain_listeners${query ? `?${query}` : ''}`));
   }
 
+  /** `GET /ready`'s state (LIVE, PRE_INITIALIZING, DRAINING...): Envoy answers it as 200 or 503. */
+  async readyState(): Promise<string> {
+    return (await this.request('GET', '/ready')).body.trim();
+  }
+
+  /**
+   * Each cluster's endpoints. An endpoint is healthy when EDS says HEALTHY (or says nothing) and
+   * no `failed_*` flag of Envoy's own checks or outlier detection is set.
+   */
+  async clusters(): Promise<EnvoyCluster[]> {
+    const dump = await this.json<ClustersDump>('/clusters?format=json');
+    return (dump.cluster_statuses ?? []).map((cluster) => {
+      const hosts = cluster.host_statuses ?? [];
+      const healthy = hosts.filter(({ health_status: health = {} }) => {
+        const eds = health.eds_health_status;
+        const failed = Object.entries(health).some(
+          ([k, v]) => k.startsWith('failed') && v === true,
+        );
+        return (eds === undefined || eds === 'HEALTHY') && !failed;
+      }).length;
+      return { name: cluster.name ?? '', endpoints: { healthy, total: hosts.length } };
+    });
+  }
+
+  async certificates(): Promise<EnvoyCertificate[]> {
+    const dump = await this.json<CertsDump>('/certs');
+    const read = (kind: EnvoyCertificate['kind'], list: CertDetails[] = []) =>
+      list.map((c) => ({
+        kind,
+        serial: c.serial_number ?? '',
+        validFrom: c.valid_from ?? '',
+        expiresAt: c.expiration_time ?? '',
+      }));
+    return (dump.certificates ?? []).flatMap((c) => [
+      ...read('leaf', c.cert_chain),
+      ...read('root', c.ca_cert),
+    ]);
+  }
+
+  /** Counters and gauges whose names match `filter` (an RE2 regex Envoy applies), by name. */
+  async stats(filter: string): Promise<Map<string, number>> {
+    const dump = await this.json<{ stats?: { name?: string; value?: unknown }[] }>(
+      `/stats?format=json&filter=${encodeURIComponent(filter)}`,
+    );
+    const values = new Map<string, number>();
+    for (const stat of dump.stats ?? []) {
+      if (stat.name && typeof stat.value === 'number') values.set(stat.name, stat.value);
+    }
+    return values;
+  }
+
   /** Clean exit. */
   async quit(): Promise<void> {
     this.expectOk(await this.request('POST', '/quitquitquit'));
+  }
+
+  private async json<T>(path: string, signal?: AbortSignal): Promise<T> {
+    const res = await this.request('GET', path, signal);
+    this.expectOk(res);
+    return JSON.parse(res.body) as T;
   }
 
   private request(method: string, path: string, signal?: AbortSignal): Promise<HttpAnswer> {

@@ -4,6 +4,7 @@ import { ConsulClient, answeringJoinEntries, type ConsulApi } from '../consul/in
 import type { ConsulClientOptions } from '../consul/index.ts';
 import { EnvoyAdmin, parseEnvoyVersion } from '../envoy/index.ts';
 import { ExitCode, ExitError } from '../exit.ts';
+import type { MeshEnvoy, MeshInspector } from '../inspect/index.ts';
 import type { Logger } from '../log.ts';
 import { acceptsTcp } from '../net/index.ts';
 import type { NodeSpec } from '../spec/index.ts';
@@ -39,6 +40,7 @@ export interface NodeSupervisor {
   kill(): Promise<void>;
   snapshot(): ProgramSnapshot[];
   on(event: 'fatal', listener: (name: string, reason: string) => void): unknown;
+  on(event: 'state', listener: (snapshot: ProgramSnapshot) => void): unknown;
 }
 
 /** Envoy's admin calls a proxy program needs: its readiness, and the drain of a stop. */
@@ -49,6 +51,8 @@ export interface NodeDeps {
   supervisor: (logger: Logger) => NodeSupervisor;
   consulClient: (options: ConsulClientOptions) => ConsulApi;
   envoyAdmin: (address: string) => ProxyAdmin;
+  /** The reads of the mesh view, on an Envoy's admin API. */
+  envoyReader: (address: string) => MeshEnvoy;
   /** The join addresses that accept TCP now (a client joins them with `-join` on its first run). */
   answeringJoins: (spec: NodeSpec, timeoutMs: number) => Promise<string[]>;
   /** The built-in proxy's readiness: something accepts TCP at host:port. */
@@ -65,6 +69,7 @@ export const realDeps: NodeDeps = {
   supervisor: (logger) => new Supervisor({ logger }),
   consulClient: (options) => new ConsulClient(options),
   envoyAdmin: (address) => new EnvoyAdmin(address),
+  envoyReader: (address) => new EnvoyAdmin(address),
   answeringJoins: answeringJoinEntries,
   acceptsTcp,
   findExecutable: (nameOrPath) => findExecutable(nameOrPath),
@@ -142,6 +147,8 @@ export interface RunningNode extends NodeShared {
   agentRun: AgentRun | null;
   /** Alive LAN members, from the last cluster view (null before one, or when it failed). */
   lanMembers: number | null;
+  /** The mesh view (src/inspect), once it runs. */
+  mesh: MeshInspector | null;
 }
 
 /** The path of an executable, or a one-line error naming the spec field (exit 69). */

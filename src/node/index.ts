@@ -3,6 +3,7 @@
 //   bring-up.ts  consul agent (supervised); each spawn: readiness stages -> config entries
 //                -> proxies (supervised, gated on readiness) -> READY
 //   cluster-view.ts  degraded while the cluster is lost
+//   mesh-view.ts  the mesh as the node sees it: checks, upstreams, Envoys (src/inspect)
 //   reload.ts    SIGHUP / POST /reload: the new spec's difference, applied live
 //   stop.ts      SIGTERM/SIGINT, or a program that failed for good: not ready, maintenance,
 //                drain + quit each proxy, deregister, leave
@@ -14,6 +15,7 @@ import type { ReloadStatus } from '../status/index.ts';
 import { READINESS_STAGES } from '../consul/index.ts';
 import { startAgent } from './bring-up.ts';
 import { watchCluster } from './cluster-view.ts';
+import { watchMesh } from './mesh-view.ts';
 import { Ending, realDeps, type NodeDeps, type NodeShared, type RunningNode } from './context.ts';
 import { reloadNode, type SpecReader } from './reload.ts';
 import { setUp } from './setup.ts';
@@ -73,6 +75,7 @@ export async function runNode(
   signals.on('SIGTERM', onSignal);
   signals.on('SIGINT', onSignal);
   signals.on('SIGHUP', onHangup);
+  supervisor.on('state', (snapshot) => shared.board.programChanged(snapshot));
   supervisor.on('fatal', (name, reason) =>
     ending.fail(`${name} failed for good: ${reason}`, ExitCode.failed),
   );
@@ -84,6 +87,7 @@ export async function runNode(
     running = setup.node;
     startAgent(running, setup.joinFirst);
     watchCluster(running);
+    watchMesh(running);
     return await stopNode(shared, running, await ending.outcome);
   } catch (err) {
     // A stop requested during setup aborts it: that is the stop, not a failure.

@@ -6,6 +6,7 @@ import { planProxies, type ProxyPlan } from '../envoy/index.ts';
 import { renderNode, type ConfigEntry, type RenderedNode } from '../render/index.ts';
 import { gatewayToken, secretVariables, serviceToken, type NodeSpec } from '../spec/index.ts';
 import { READINESS_STAGES } from '../consul/index.ts';
+import { meshTargets, type MeshTargets } from '../inspect/index.ts';
 import type { EnvoyBinary } from './envoy-binary.ts';
 
 export interface NodePlan {
@@ -16,6 +17,8 @@ export interface NodePlan {
   serviceIds: string[];
   /** The stages READY requires, in order. */
   requiredStages: string[];
+  /** What the mesh view watches: the node's services, its Envoys, every upstream. */
+  mesh: MeshTargets;
   /** What children inherit over meshvisor's environment: every secret-carrying variable removed. */
   childEnv: Record<string, undefined>;
   /** 12 hex digits that tell the spec a node runs from another, without showing it (specLabel). */
@@ -63,6 +66,7 @@ export function planNode(
       ...(rendered.configEntries.length > 0 ? ['config-entries'] : []),
       ...(proxies.length > 0 ? ['proxies-ready'] : []),
     ],
+    mesh: meshTargets(spec, proxies),
     childEnv: Object.fromEntries(
       secretVariables(spec, options.env ?? process.env).map((name) => [name, undefined]),
     ),

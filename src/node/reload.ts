@@ -130,6 +130,7 @@ async function applyChanges(
   // From here the node runs the new plan: a consul restart brings this one up, and every
   // program reads its timeouts and environment from it.
   node.current = { plan, generation: node.current.generation + 1 };
+  node.mesh?.setTargets(plan.mesh);
   node.board.setSpec(plan.hash, node.current.generation);
 
   // Timeouts alone change no registration: nothing to wait for.

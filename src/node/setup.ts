@@ -90,6 +90,7 @@ export async function setUp(shared: NodeShared, hooks: SetupHooks): Promise<SetU
     current: { plan, generation },
     agentRun: null,
     lanMembers: null,
+    mesh: null,
   });
   return { node, joinFirst };
 }
@@ -103,7 +104,7 @@ async function startStatusEndpoint(
   try {
     return await startStatusServer({
       listen,
-      getStatus: () => node.board.snapshot(hooks.requiredStages()),
+      getStatus: (fresh) => node.board.snapshot(hooks.requiredStages(), { fresh }),
       onReload: hooks.reload,
       logger: node.logger,
     });

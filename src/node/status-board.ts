@@ -3,6 +3,8 @@
 // no secret: only names, states, timings and Consul's public answers.
 import type {
   ConfigEntryStatus,
+  MeshView,
+  NodeEvent,
   NodeStatus,
   ProgramKind,
   ProgramStatus,
@@ -18,6 +20,17 @@ export interface NodeIdentity {
   datacenter: string;
 }
 
+/** The timeline keeps this many events, the newest. */
+export const EVENTS_KEPT = 100;
+
+const NO_MESH_VIEW: MeshView = {
+  ageSeconds: null,
+  errors: [],
+  services: [],
+  proxies: [],
+  upstreams: [],
+};
+
 export class NodeStatusBoard {
   private readonly startedAt = Date.now();
   private readonly stages = new Map<string, StageStatus>();
@@ -31,12 +44,41 @@ export class NodeStatusBoard {
   private lastReload: ReloadStatus | null = null;
   /** Set while a reload applies: the node's programs and registrations are in flux. */
   private reloading: string | null = null;
+  private readonly events: NodeEvent[] = [];
+  /** The mesh view once the node has one (src/inspect); `fresh` asks it to read again soon. */
+  private meshView: ((fresh: boolean) => MeshView) | null = null;
+  /** Each program's last state, to tell its exits and restarts in the timeline. */
+  private readonly programStates = new Map<string, string>();
 
   constructor(
     private readonly identity: NodeIdentity,
     private readonly programs: () => ProgramSnapshot[],
     private readonly zombies: () => number,
   ) {}
+
+  /** A line in the node's timeline (names and states only: never a secret). */
+  event(message: string): void {
+    this.events.push({ at: new Date().toISOString(), message });
+    if (this.events.length > EVENTS_KEPT) this.events.splice(0, this.events.length - EVENTS_KEPT);
+  }
+
+  setMeshView(view: (fresh: boolean) => MeshView): void {
+    this.meshView = view;
+  }
+
+  /** A program changed state: its exits, restarts and readiness go into the timeline. */
+  programChanged(snapshot: ProgramSnapshot): void {
+    const before = this.programStates.get(snapshot.name);
+    this.programStates.set(snapshot.name, snapshot.state);
+    if (before === snapshot.state) return;
+    const exit = snapshot.lastExit;
+    const how = exit ? (exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`) : '';
+    if (snapshot.state === 'ready') this.event(`${snapshot.name} ready`);
+    else if (snapshot.state === 'backoff')
+      this.event(`${snapshot.name} exited (${how}); restarting`);
+    else if (snapshot.state === 'fatal') this.event(`${snapshot.name} failed for good (${how})`);
+    else if (snapshot.state === 'exited') this.event(`${snapshot.name} exited (${how})`);
+  }
 
   setAddress(address: string): void {
     this.address = address;
@@ -57,6 +99,8 @@ export class NodeStatusBoard {
   reloadFinished(status: ReloadStatus): void {
     this.reloading = null;
     this.lastReload = status;
+    const detail = status.result === 'applied' ? status.changes : status.problems;
+    this.event(`reload ${status.result}${detail.length ? `: ${detail.join('; ')}` : ''}`);
   }
 
   isDegraded(): boolean {
@@ -65,11 +109,17 @@ export class NodeStatusBoard {
 
   /** The cluster is lost (reason) or back (null); `since` stays from the first sign of trouble. */
   setDegraded(reason: string | null): void {
-    if (reason === null) this.degraded = null;
-    else this.degraded = { since: this.degraded?.since ?? new Date().toISOString(), reason };
+    if (reason === null) {
+      if (this.degraded) this.event('recovered: the cluster is back');
+      this.degraded = null;
+    } else {
+      if (!this.degraded) this.event(`degraded: ${reason}`);
+      this.degraded = { since: this.degraded?.since ?? new Date().toISOString(), reason };
+    }
   }
 
   stageStarted(name: string): void {
+    if (name === 'stop') this.event('stop started');
     this.phase = name;
     this.stages.set(name, {
       name,
@@ -97,6 +147,11 @@ export class NodeStatusBoard {
     );
     stage.state = error === undefined ? 'done' : 'failed';
     stage.error = error ?? null;
+    this.event(
+      error === undefined
+        ? `stage ${name} done in ${stage.durationSeconds} s`
+        : `stage ${name} failed: ${error}`,
+    );
     return stage;
   }
 
@@ -118,8 +173,11 @@ export class NodeStatusBoard {
     if (phase === 'stopping' || phase === 'stopped') this.stopping = true;
   }
 
-  /** Ready: every stage of the bring-up done, every program ready, and not stopping. */
-  snapshot(requiredStages: readonly string[]): NodeStatus {
+  /**
+   * Ready: every stage of the bring-up done, every program ready, and not stopping. `fresh`
+   * (a reader of /status, /metrics, the page; not /readyz) asks the mesh view to read again soon.
+   */
+  snapshot(requiredStages: readonly string[], { fresh = false } = {}): NodeStatus {
     const programs = this.programs().map(toProgramStatus);
     const reason = this.notReadyReason(requiredStages, programs);
     return {
@@ -142,6 +200,8 @@ export class NodeStatusBoard {
       reload: this.lastReload && { ...this.lastReload },
       configEntries: [...this.entries.values()].map((e) => ({ ...e })),
       zombies: this.zombies(),
+      mesh: this.meshView?.(fresh) ?? NO_MESH_VIEW,
+      events: this.events.map((e) => ({ ...e })),
     };
   }
 

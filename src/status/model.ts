@@ -87,4 +87,95 @@ export interface NodeStatus {
   configEntries: ConfigEntryStatus[];
   /** Zombie children of meshvisor (non-zero only when it runs as PID 1 without an init). */
   zombies: number;
+  /** The mesh as this node sees it: its services' checks, its proxies, its upstreams. */
+  mesh: MeshView;
+  /** What happened to the node, oldest first; bounded (the newest are kept). */
+  events: NodeEvent[];
+}
+
+export interface NodeEvent {
+  at: string;
+  message: string;
+}
+
+export type CheckStatus = 'passing' | 'warning' | 'critical';
+
+export interface MeshCheck {
+  id: string;
+  name: string;
+  status: CheckStatus;
+  /** The check's last output, trimmed and with secrets redacted. */
+  output: string;
+  /** When this node first saw the check in its current status. */
+  since: string;
+}
+
+/** A service of the node (each sidecar and gateway too) with its checks as the local agent has them. */
+export interface MeshService {
+  id: string;
+  name: string;
+  checks: MeshCheck[];
+}
+
+export interface MeshCertificate {
+  /** leaf: the proxy's own certificate; root: a CA root it trusts. */
+  kind: 'leaf' | 'root';
+  serial: string;
+  expiresAt: string;
+  secondsLeft: number;
+  /** Set when the certificate is close to expiring without having been rotated. */
+  warning: string | null;
+}
+
+/** An Envoy of the node, as its admin API answers. */
+export interface MeshProxy {
+  /** The program: sidecar:<service-id> or gateway:<name>. */
+  name: string;
+  /** Envoy's /ready answer (LIVE, PRE_INITIALIZING, DRAINING...), or null when it did not answer. */
+  state: string | null;
+  listeners: string[];
+  /** Rejected xDS updates by resource type (lds, cds, ...), as Envoy counts them. */
+  rejectedUpdates: Record<string, number>;
+  /** The listener update Envoy rejected last, with its reason. */
+  lastRejection: string | null;
+  certificates: MeshCertificate[];
+  /** Upstream connections that failed to connect, summed over its clusters. */
+  connectFailures: number;
+  /** When its admin API last answered; null before it did. */
+  checkedAt: string | null;
+  /** Why the last read failed (the view keeps the one before). */
+  error: string | null;
+}
+
+/** A destination the node's proxies call: a sidecar's upstream or a service behind a gateway listener. */
+export interface MeshUpstream {
+  /** The service or gateway that calls it. */
+  source: string;
+  service: string;
+  datacenter: string;
+  /** Where the caller reaches it: the upstream's port on 127.0.0.1, or the gateway listener's. */
+  localPort: number;
+  /** Connect-capable instances Consul's health API says are healthy, and all of them. */
+  healthy: number;
+  total: number;
+  /** Whether intentions allow source -> service; null while unknown. */
+  allowed: boolean | null;
+  /** The intention that decides (`users -> todos: deny`), or the default that does. */
+  intention: string | null;
+  /** The Envoy cluster's endpoints (Envoy mode), once its admin API answered. */
+  envoyEndpoints: { healthy: number; total: number } | null;
+  /** Why it cannot serve; null when nothing the node can see stops it. */
+  reason: string | null;
+  /** When Consul's health answer was last read; null before one. */
+  checkedAt: string | null;
+}
+
+export interface MeshView {
+  /** Seconds since the oldest part of the view was read (null before any read). */
+  ageSeconds: number | null;
+  /** What could not be read at the last try, one line each (the view keeps the older answers). */
+  errors: string[];
+  services: MeshService[];
+  proxies: MeshProxy[];
+  upstreams: MeshUpstream[];
 }

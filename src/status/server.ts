@@ -14,8 +14,11 @@ import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.ts';
 export interface StatusServerOptions {
   /** `host:port` with an IPv4 literal, or `[host]:port` with an IPv6 literal; port 0 picks one. */
   listen: string;
-  /** Called once per request; must be cheap and must not throw (a throw answers 500). */
-  getStatus: () => NodeStatus;
+  /**
+   * Called once per request; must be cheap and must not throw (a throw answers 500). `fresh`:
+   * the reader looks at the mesh view (/status, /metrics, the page), not just readiness.
+   */
+  getStatus: (fresh: boolean) => NodeStatus;
   /** POST /reload: reloads the node's spec and answers how it ended; absent, /reload is 404. */
   onReload?: () => Promise<ReloadStatus>;
   logger: Logger;
@@ -88,7 +91,7 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
 function handle(
   req: IncomingMessage,
   res: ServerResponse,
-  getStatus: () => NodeStatus,
+  getStatus: (fresh: boolean) => NodeStatus,
   logger: Logger,
 ): void {
   const [path = '/', query = ''] = (req.url ?? '/').split('?', 2);
@@ -111,7 +114,7 @@ function handle(
 
   let status: NodeStatus;
   try {
-    status = getStatus();
+    status = getStatus(path !== '/readyz');
   } catch (err) {
     logger.error({ err, path }, 'status endpoint: reading the node status failed');
     send(res, 500, TEXT_TYPE, 'internal error reading the node status\n');

@@ -8,8 +8,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Writable } from 'node:stream';
-import { ConsulError, type ConsulApi } from '../../src/consul/index.ts';
-import type { DrainScope } from '../../src/envoy/index.ts';
+import {
+  ConsulError,
+  type BlockingOptions,
+  type ConsulApi,
+  type HealthCheck,
+  type HealthEntry,
+  type Intention,
+} from '../../src/consul/index.ts';
+import type { DrainScope, EnvoyCertificate, EnvoyCluster } from '../../src/envoy/index.ts';
+import type { MeshEnvoy } from '../../src/inspect/index.ts';
 import { createLogger, type Logger } from '../../src/log.ts';
 import type {
   NodeDeps,
@@ -225,6 +233,59 @@ export class FakeConsul implements ConsulApi {
     this.events.push('consul reload');
   }
 
+  /** What the mesh view reads: set them, then `meshChanged()` answers the blocking queries. */
+  readonly mesh = {
+    checks: {} as Record<string, HealthCheck>,
+    health: new Map<string, HealthEntry[]>(),
+    intentions: new Map<string, Intention[]>(),
+    defaultPolicy: 'allow',
+    index: 1,
+  };
+  private readonly meshChange = new EventEmitter();
+
+  meshChanged(): void {
+    this.mesh.index += 1;
+    this.meshChange.emit('change');
+  }
+
+  async agentChecks(): Promise<Record<string, HealthCheck>> {
+    this.up();
+    return { ...this.mesh.checks };
+  }
+
+  async healthConnect(service: string, _dc: string, options: BlockingOptions) {
+    await this.block(options);
+    return this.indexed(this.mesh.health.get(service) ?? []);
+  }
+
+  async intentionsTo(service: string, options: BlockingOptions) {
+    await this.block(options);
+    return this.indexed(this.mesh.intentions.get(service) ?? []);
+  }
+
+  /** A blocking query: at once for index 0 or a newer index, else until meshChanged or abort. */
+  private async block({ index, signal }: BlockingOptions): Promise<void> {
+    this.up();
+    if (index === 0 || index < this.mesh.index) return;
+    await new Promise<void>((resolve, reject) => {
+      const done = () => {
+        signal?.removeEventListener('abort', aborted);
+        resolve();
+      };
+      const aborted = () => {
+        this.meshChange.off('change', done);
+        reject(new Error('aborted'));
+      };
+      this.meshChange.once('change', done);
+      signal?.addEventListener('abort', aborted, { once: true });
+    });
+  }
+
+  private indexed<T>(value: T) {
+    const headers = new Map([['x-consul-default-acl-policy', this.mesh.defaultPolicy]]);
+    return { value, index: this.mesh.index, headers };
+  }
+
   async leave(): Promise<void> {
     this.up();
     this.events.push('leave');
@@ -235,7 +296,7 @@ export class FakeConsul implements ConsulApi {
   }
 }
 
-export class FakeEnvoyAdmin implements ProxyAdmin {
+export class FakeEnvoyAdmin implements ProxyAdmin, MeshEnvoy {
   constructor(
     private readonly address: string,
     private readonly world: { envoyLive: boolean; events: string[] },
@@ -253,6 +314,26 @@ export class FakeEnvoyAdmin implements ProxyAdmin {
 
   async quit(): Promise<void> {
     this.world.events.push(`quit ${this.address}`);
+  }
+
+  async readyState(): Promise<string> {
+    return this.world.envoyLive ? 'LIVE' : 'PRE_INITIALIZING';
+  }
+
+  async dynamicListeners() {
+    return { active: this.world.envoyLive ? ['public_listener:127.0.0.1:21000'] : [], rejected: [] };
+  }
+
+  async clusters(): Promise<EnvoyCluster[]> {
+    return [];
+  }
+
+  async certificates(): Promise<EnvoyCertificate[]> {
+    return [];
+  }
+
+  async stats(): Promise<Map<string, number>> {
+    return new Map();
   }
 }
 
@@ -290,6 +371,7 @@ export class FakeWorld {
     supervisor: () => this.supervisor,
     consulClient: () => this.consul,
     envoyAdmin: (address) => new FakeEnvoyAdmin(address, this),
+    envoyReader: (address) => new FakeEnvoyAdmin(address, this),
     answeringJoins: async () => [],
     acceptsTcp: async () => this.envoyLive,
     findExecutable: (name) => (name === 'consul' && !this.consulFound ? null : `/fake/bin/${name}`),

@@ -82,6 +82,8 @@ export function nodeStatus(overrides: Partial<NodeStatus> = {}): NodeStatus {
     reload: null,
     configEntries: [{ kind: 'service-defaults', name: 'users', state: 'written', error: null }],
     zombies: 0,
+    mesh: { ageSeconds: null, errors: [], services: [], proxies: [], upstreams: [] },
+    events: [],
     ...overrides,
   };
 }

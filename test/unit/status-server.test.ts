@@ -25,7 +25,11 @@ async function withServer(
   getStatus: () => NodeStatus,
   body: (server: StatusServer) => Promise<void>,
 ): Promise<void> {
-  const server = await startStatusServer({ listen: '127.0.0.1:0', getStatus, logger });
+  const server = await startStatusServer({
+    listen: '127.0.0.1:0',
+    getStatus: () => getStatus(),
+    logger,
+  });
   try {
     await body(server);
   } finally {
@@ -182,7 +186,7 @@ test('listening on a taken port fails with an Error naming the address', async (
   await withServer(nodeStatus, async ({ address }) => {
     const listen = `127.0.0.1:${address.port}`;
     await assert.rejects(
-      startStatusServer({ listen, getStatus: nodeStatus, logger }),
+      startStatusServer({ listen, getStatus: () => nodeStatus(), logger }),
       (err: Error) => {
         assert.match(err.message, new RegExp(`cannot listen on ${listen}: address already in use`));
         assert.equal((err.cause as NodeJS.ErrnoException).code, 'EADDRINUSE');
@@ -195,7 +199,7 @@ test('listening on a taken port fails with an Error naming the address', async (
 test('an IP this host does not have fails with an Error naming the address', async () => {
   // TEST-NET-1 (RFC 5737): never assigned to a local interface.
   await assert.rejects(
-    startStatusServer({ listen: '192.0.2.1:0', getStatus: nodeStatus, logger }),
+    startStatusServer({ listen: '192.0.2.1:0', getStatus: () => nodeStatus(), logger }),
     /cannot listen on 192\.0\.2\.1:0: address not available/,
   );
 });
@@ -214,7 +218,7 @@ test('bad listen addresses are rejected before binding, naming the value', async
     '',
   ]) {
     await assert.rejects(
-      startStatusServer({ listen, getStatus: nodeStatus, logger }),
+      startStatusServer({ listen, getStatus: () => nodeStatus(), logger }),
       (err: Error) => err.message.includes(`bad listen address "${listen}"`),
       listen,
     );
@@ -235,7 +239,7 @@ test('parseListenAddress reads IPv4 and bracketed IPv6, and listenUrl reaches th
 test('IPv6 loopback: url brackets the host', async (t) => {
   let server: StatusServer;
   try {
-    server = await startStatusServer({ listen: '[::1]:0', getStatus: nodeStatus, logger });
+    server = await startStatusServer({ listen: '[::1]:0', getStatus: () => nodeStatus(), logger });
   } catch (err) {
     t.skip(`no IPv6 loopback here: ${(err as Error).message}`);
     return;
@@ -257,7 +261,7 @@ test('a wildcard bind advertises a loopback url', async () => {
 });
 
 test('close() does not wait for idle keep-alive connections, and may be called twice', async () => {
-  const server = await startStatusServer({ listen: '127.0.0.1:0', getStatus: nodeStatus, logger });
+  const server = await startStatusServer({ listen: '127.0.0.1:0', getStatus: () => nodeStatus(), logger });
   const agent = new Agent({ keepAlive: true, keepAliveMsecs: 60_000 });
   try {
     const code = await new Promise<number | undefined>((resolve, reject) => {
@@ -280,7 +284,7 @@ test('close() does not wait for idle keep-alive connections, and may be called t
 });
 
 test('after close() the port is free again', async () => {
-  const server = await startStatusServer({ listen: '127.0.0.1:0', getStatus: nodeStatus, logger });
+  const server = await startStatusServer({ listen: '127.0.0.1:0', getStatus: () => nodeStatus(), logger });
   await server.close();
   const probe = createServer();
   try {
@@ -294,7 +298,7 @@ test('after close() the port is free again', async () => {
 });
 
 async function withServerAt(listen: string, body: (s: StatusServer) => Promise<void>) {
-  const server = await startStatusServer({ listen, getStatus: nodeStatus, logger });
+  const server = await startStatusServer({ listen, getStatus: () => nodeStatus(), logger });
   try {
     await body(server);
   } finally {
@@ -306,7 +310,7 @@ test('POST /reload answers how the reload ended (200, 409, 422, 500); other meth
   let result: ReloadStatus['result'] = 'applied';
   const server = await startStatusServer({
     listen: '127.0.0.1:0',
-    getStatus: nodeStatus,
+    getStatus: () => nodeStatus(),
     onReload: async () => ({ at: '2026-01-01T00:00:00.000Z', result, problems: [], changes: [] }),
     logger,
   });
