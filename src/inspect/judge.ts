@@ -37,9 +37,14 @@ export function countHealthy(entries: readonly HealthEntry[]): { healthy: number
  */
 const ALIASED = /^Aliased check "(.+?)" failing: (.*)$/s;
 
-/** Why an instance does not serve: its first critical check, the aliased one where there is one. */
+/**
+ * Why an instance does not serve: a critical check, the one nearest the cause first: the
+ * sidecar's alias of its service's check (which it quotes), then the others (the sidecar not
+ * listening yet, the node's serf health).
+ */
 function failingCheck(entry: HealthEntry): string | null {
-  const check = (entry.Checks ?? []).find((c) => checkStatus(c.Status) === 'critical');
+  const critical = (entry.Checks ?? []).filter((c) => checkStatus(c.Status) === 'critical');
+  const check = critical.find((c) => ALIASED.test(c.Output?.trim() ?? '')) ?? critical[0];
   if (!check) return null;
   const instance = entry.Service.Proxy?.DestinationServiceID ?? entry.Service.ID;
   const aliased = ALIASED.exec(check.Output?.trim() ?? '');

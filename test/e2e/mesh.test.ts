@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { createInterface } from 'node:readline';
 import type { TestHost } from '../helpers/netns.ts';
 import {
+  consulApi,
   envoyNodeIds,
   httpFrom,
   httpFromUntil,
@@ -20,19 +21,6 @@ import {
   type RunningNode,
 } from '../helpers/mesh-node.ts';
 import { isDemoApp, meshSpecs, REAL_ENVOY, startApp, STOP_SECONDS } from '../helpers/mesh-specs.ts';
-
-async function serverApi<T>(
-  server: TestHost,
-  path: string,
-  init: RequestInit = {},
-): Promise<{ status: number; body: T }> {
-  const res = await fetch(`http://${server.ip}:8500${path}`, {
-    signal: AbortSignal.timeout(5000),
-    ...init,
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
-}
 
 /** users' app on cluster 1 calling todos through its upstream (users' sidecar, then todos'). */
 const USERS_TO_TODOS = 'http://127.0.0.1:8080/call/todos';
@@ -74,18 +62,18 @@ test('the four nodes of the original setup come up, carry users -> todos and the
   // Config entries: one service-defaults per service with a protocol, the ingress gateway, and
   // the server's intentions, all on the server.
   for (const name of ['users', 'activities', 'todos', 'notifications']) {
-    const entry = await serverApi<{ Protocol: string }>(
+    const entry = await consulApi<{ Protocol: string }>(
       serverHost,
       `/v1/config/service-defaults/${name}`,
     );
     assert.equal(entry.body.Protocol, 'http', `service-defaults/${name}`);
   }
-  const gateway = await serverApi<{ Listeners: { Port: number }[] }>(
+  const gateway = await consulApi<{ Listeners: { Port: number }[] }>(
     serverHost,
     '/v1/config/ingress-gateway/ingress-service',
   );
   assert.equal(gateway.body.Listeners[0]?.Port, 8080);
-  assert.equal((await serverApi(serverHost, '/v1/config/service-intentions/todos')).status, 200);
+  assert.equal((await consulApi(serverHost, '/v1/config/service-intentions/todos')).status, 200);
   assert.deepEqual(
     c1Ready!.configEntries.map((e) => [
       e.kind,
@@ -124,7 +112,7 @@ test('the four nodes of the original setup come up, carry users -> todos and the
   // check, and the envoy double emulates no ingress listener.
   if (REAL_ENVOY) {
     const intention = (action: 'allow' | 'deny') =>
-      serverApi(serverHost, '/v1/config', {
+      consulApi(serverHost, '/v1/config', {
         method: 'PUT',
         body: JSON.stringify({
           Kind: 'service-intentions',
@@ -222,9 +210,9 @@ test('the four nodes of the original setup come up, carry users -> todos and the
     c1Host.pids().filter((pid) => !isDemoApp(pid)),
     [],
   );
-  const catalogUsers = await serverApi<unknown[]>(serverHost, '/v1/catalog/service/users');
+  const catalogUsers = await consulApi<unknown[]>(serverHost, '/v1/catalog/service/users');
   assert.deepEqual(catalogUsers.body, [], 'users deregistered');
-  const members = await serverApi<{ Name: string; Status: number }[]>(
+  const members = await consulApi<{ Name: string; Status: number }[]>(
     serverHost,
     '/v1/agent/members',
   );

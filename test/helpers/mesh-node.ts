@@ -226,6 +226,20 @@ export async function catalogServices(server: TestHost, node: string): Promise<s
 }
 
 /** The envoy double's event log (ENVOY_DOUBLE_EVENTS): one record per line; none yet: []. */
+/** One call to the Consul HTTP API of a test host's agent (port 8500), its JSON answer parsed. */
+export async function consulApi<T>(
+  host: TestHost,
+  path: string,
+  init: RequestInit = {},
+): Promise<{ status: number; body: T }> {
+  const res = await fetch(`http://${host.ip}:8500${path}`, {
+    signal: AbortSignal.timeout(5000),
+    ...init,
+  });
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
+}
+
 export function readEnvoyEvents(file: string): Record<string, unknown>[] {
   if (!existsSync(file)) return [];
   return readFileSync(file, 'utf8')

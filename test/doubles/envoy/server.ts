@@ -96,7 +96,18 @@ interface Listener {
 
 interface Cluster {
   name: string;
-  hosts: HostPort[];
+  /** `unhealthy`: an endpoint Consul's EDS sends marked UNHEALTHY (a critical check). */
+  hosts: (HostPort & { unhealthy?: boolean })[];
+}
+
+/** How often the double's EDS emulation reads an upstream's instances from Consul. */
+const EDS_REFRESH_MS = 1000;
+
+/** The part of /v1/health/connect/<name> an upstream cluster's endpoints come from. */
+interface ConnectInstance {
+  Node: { Address: string };
+  Service: { Address?: string; Port: number };
+  Checks?: { Status: string }[];
 }
 
 /** A listener update Envoy refused: `error_state` in /config_dump (recording rejected-listener). */
@@ -388,10 +399,12 @@ export class EnvoyDouble {
     for (const u of svc.Proxy.Upstreams ?? []) {
       const ubind = { address: u.LocalBindAddress || '127.0.0.1', port: u.LocalBindPort };
       const dc = u.Datacenter || identity.datacenter;
-      this.clusters.push({
+      const cluster: Cluster = {
         name: `${u.DestinationName}.default.${dc}.internal.${identity.trustDomain}`,
         hosts: [],
-      });
+      };
+      this.clusters.push(cluster);
+      this.emulateEds(cluster, api, u.DestinationName, dc);
       await this.addListener(`${u.DestinationName}:${fmt(ubind)}`, 'OUTBOUND', ubind, () =>
         upstreamListener({
           bind: ubind,
@@ -403,6 +416,27 @@ export class EnvoyDouble {
         }),
       );
     }
+  }
+
+  /**
+   * Consul's EDS: an upstream cluster's endpoints are the destination's Connect instances, each
+   * with a critical check sent UNHEALTHY (agent/xds/endpoints.go); read again every second.
+   */
+  private emulateEds(cluster: Cluster, api: ConsulApi, destination: string, dc: string): void {
+    const path = `/v1/health/connect/${encodeURIComponent(destination)}?dc=${encodeURIComponent(dc)}`;
+    void api
+      .get<ConnectInstance[] | null>(path)
+      .then((instances) => {
+        cluster.hosts = (instances ?? []).map((i) => ({
+          address: i.Service.Address || i.Node.Address,
+          port: i.Service.Port,
+          unhealthy: (i.Checks ?? []).some((c) => c.Status === 'critical'),
+        }));
+      })
+      .catch(() => {})
+      .finally(() =>
+        this.later(EDS_REFRESH_MS, () => this.emulateEds(cluster, api, destination, dc)),
+      );
   }
 
   /**
@@ -750,7 +784,7 @@ export class EnvoyDouble {
         host_statuses: c.hosts.map((h) => ({
           address: { socket_address: { address: h.address, port_value: h.port } },
           stats: [{ name: 'cx_active', type: 'GAUGE' }],
-          health_status: { eds_health_status: 'HEALTHY' },
+          health_status: { eds_health_status: h.unhealthy ? 'UNHEALTHY' : 'HEALTHY' },
           weight: 1,
           locality: {},
         })),
@@ -766,7 +800,8 @@ export class EnvoyDouble {
       rows.push(`${c.name}::default_priority::max_connections::1024`);
       for (const h of c.hosts) {
         const p = `${c.name}::${fmt(h)}`;
-        rows.push(`${p}::cx_active::0`, `${p}::health_flags::healthy`, `${p}::weight::1`);
+        const flags = h.unhealthy ? '/failed_eds_health' : 'healthy';
+        rows.push(`${p}::cx_active::0`, `${p}::health_flags::${flags}`, `${p}::weight::1`);
       }
     }
     return rows.map((r) => r + '\n').join('');
