@@ -340,6 +340,7 @@ export class ConsulClient {
         body,
         headers: this.token ? { 'X-Consul-Token': this.token } : {},
         timeoutMs,
+        countAs: 'consul',
         signal,
       });
     } catch (err) {

@@ -217,6 +217,7 @@ export class EnvoyAdmin {
       method,
       timeoutMs: this.timeoutMs,
       signal,
+      countAs: 'envoy',
     });
   }
 

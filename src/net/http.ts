@@ -22,6 +22,15 @@ export interface HttpRequestOptions {
   timeoutMs: number;
   /** Ends the exchange early; it then rejects with the signal's reason. */
   signal?: AbortSignal;
+  /** Counted in requestsSent under this name (consul, envoy): what a node costs its peers. */
+  countAs?: string;
+}
+
+/** Requests sent since the process started, by the `countAs` of each (for /metrics). */
+const sent = new Map<string, number>();
+
+export function requestsSent(): Record<string, number> {
+  return Object.fromEntries(sent);
 }
 
 /**
@@ -40,7 +49,8 @@ export class HttpRequestError extends Error {
 
 /** Sends one request to an http:// URL and reads the whole answer as UTF-8, whatever its status. */
 export function httpRequest(url: string, options: HttpRequestOptions): Promise<HttpAnswer> {
-  const { method = 'GET', headers = {}, body, timeoutMs, signal } = options;
+  const { method = 'GET', headers = {}, body, timeoutMs, signal, countAs } = options;
+  if (countAs !== undefined) sent.set(countAs, (sent.get(countAs) ?? 0) + 1);
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(signal.reason);

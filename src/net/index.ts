@@ -10,6 +10,7 @@ import { AddressError } from './errors.ts';
 import { interfaceAddress } from './interface.ts';
 
 export { AddressError } from './errors.ts';
+export { requestsSent } from './http.ts';
 export { acceptsTcp, tcpConnect, type ConnectResult } from './tcp.ts';
 export { ecsMetadataAddressOnce } from './ecs-metadata.ts';
 export {

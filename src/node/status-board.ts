@@ -12,6 +12,7 @@ import type {
   StageStatus,
 } from '../status/model.ts';
 import type { ProgramSnapshot } from '../supervise/index.ts';
+import { requestsSent } from '../net/index.ts';
 import { VERSION } from '../version.ts';
 
 export interface NodeIdentity {
@@ -202,6 +203,7 @@ export class NodeStatusBoard {
       zombies: this.zombies(),
       mesh: this.meshView?.(fresh) ?? NO_MESH_VIEW,
       events: this.events.map((e) => ({ ...e })),
+      requestsSent: requestsSent(),
     };
   }
 

@@ -91,6 +91,8 @@ export interface NodeStatus {
   mesh: MeshView;
   /** What happened to the node, oldest first; bounded (the newest are kept). */
   events: NodeEvent[];
+  /** Requests meshvisor sent since it started, by peer (consul, envoy): what the node costs them. */
+  requestsSent: Record<string, number>;
 }
 
 export interface NodeEvent {

@@ -84,6 +84,7 @@ export function nodeStatus(overrides: Partial<NodeStatus> = {}): NodeStatus {
     zombies: 0,
     mesh: { ageSeconds: null, errors: [], services: [], proxies: [], upstreams: [] },
     events: [],
+    requestsSent: {},
     ...overrides,
   };
 }
