@@ -1,7 +1,7 @@
 // NodeStatus -> Prometheus text exposition format 0.0.4. Pure: the same status always renders the
 // same text, so tests compare exact output and the server stays a serializer.
 // Format: https://prometheus.io/docs/instrumenting/exposition_formats/#text-based-format
-import type { NodeStatus } from './model.ts';
+import type { CheckStatus, MeshUpstream, NodeStatus } from './model.ts';
 
 /** The Content-Type a scraper expects for this text. */
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -26,10 +26,19 @@ const UP_STATES = new Set(['running', 'ready']);
 /** Config entry states meaning Consul holds what the spec asks for. */
 const ENTRY_IN_CONSUL = new Set(['written', 'unchanged']);
 
+/** Every status a check can have: each gets a sample, 1 for the current one (the enum pattern). */
+const CHECK_STATUSES: readonly CheckStatus[] = ['passing', 'warning', 'critical'];
+
 export function renderMetrics(status: NodeStatus): string {
   const programLabels = (p: NodeStatus['programs'][number]): Labels => ({
     program: p.name,
     kind: p.kind,
+  });
+  const { mesh } = status;
+  const upstreamLabels = (u: MeshUpstream): Labels => ({
+    source: u.source,
+    service: u.service,
+    datacenter: u.datacenter,
   });
   const families: Family[] = [
     {
@@ -129,6 +138,72 @@ export function renderMetrics(status: NodeStatus): string {
       type: 'gauge',
       help: 'Exited children of meshvisor not yet reaped (non-zero only when PID 1 without an init).',
       samples: [{ labels: {}, value: status.zombies }],
+    },
+    {
+      name: 'meshvisor_upstream_healthy_instances',
+      type: 'gauge',
+      help: "Connect instances of the upstream Consul's health API says are healthy.",
+      samples: mesh.upstreams.map((u) => ({ labels: upstreamLabels(u), value: u.healthy })),
+    },
+    {
+      name: 'meshvisor_upstream_instances',
+      type: 'gauge',
+      help: 'Connect instances of the upstream, healthy or not.',
+      samples: mesh.upstreams.map((u) => ({ labels: upstreamLabels(u), value: u.total })),
+    },
+    {
+      name: 'meshvisor_upstream_serving',
+      type: 'gauge',
+      help: '1 when nothing the node sees stops the upstream from serving (its /status reason is null), else 0.',
+      samples: mesh.upstreams.map((u) => ({
+        labels: upstreamLabels(u),
+        value: bool(u.reason === null),
+      })),
+    },
+    {
+      name: 'meshvisor_service_check_status',
+      type: 'gauge',
+      help: "1 for the check's current status as the local agent has it, 0 for the other two.",
+      samples: mesh.services.flatMap((svc) =>
+        svc.checks.flatMap((c) =>
+          CHECK_STATUSES.map((st) => ({
+            labels: { service_id: svc.id, check: c.name, status: st },
+            value: bool(c.status === st),
+          })),
+        ),
+      ),
+    },
+    {
+      name: 'meshvisor_certificate_expiry_seconds',
+      type: 'gauge',
+      help: "Seconds until a proxy's leaf certificate or trusted CA root expires, as last read.",
+      samples: mesh.proxies.flatMap((p) =>
+        p.certificates.map((c) => ({
+          labels: { proxy: p.name, kind: c.kind, serial: c.serial },
+          value: c.secondsLeft,
+        })),
+      ),
+    },
+    {
+      // A gauge, not a counter: Envoy counts rejections per resource (eds and rds per cluster or
+      // route config) and this is their sum by type, which falls when a cluster goes away or the
+      // Envoy restarts. As a counter such a fall reads as a reset, and increase() would report
+      // the remaining sum as new rejections; delta() or changes() on the gauge do not.
+      name: 'meshvisor_proxy_rejected_updates',
+      type: 'gauge',
+      help: "xDS updates the proxy's Envoy rejected, by resource type, summed over its resources.",
+      samples: mesh.proxies.flatMap((p) =>
+        Object.entries(p.rejectedUpdates).map(([type, n]) => ({
+          labels: { proxy: p.name, type },
+          value: n,
+        })),
+      ),
+    },
+    {
+      name: 'meshvisor_mesh_view_age_seconds',
+      type: 'gauge',
+      help: 'Seconds since the oldest part of the mesh view was read; absent before any read.',
+      samples: mesh.ageSeconds === null ? [] : [{ labels: {}, value: mesh.ageSeconds }],
     },
   ];
   return families.map(renderFamily).join('');

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderMetrics } from '../../src/status/metrics.ts';
 import type { NodeStatus } from '../../src/status/model.ts';
-import { nodeStatus, program, stage } from '../helpers/status-fixture.ts';
+import { busyMesh, nodeStatus, program, stage } from '../helpers/status-fixture.ts';
 
 /** No stages, programs or config entries: nothing that would label a sample. */
 const empty = {
@@ -66,6 +66,7 @@ test('renders every family with HELP and TYPE, samples in status order, exactly'
       problems: ['datacenter: cannot change while the node runs; restart to change it'],
       changes: [],
     },
+    mesh: busyMesh(),
   });
 
   assert.equal(
@@ -124,6 +125,43 @@ meshvisor_config_entry_written{kind="service-intentions",name="todos"} 0
 # HELP meshvisor_zombie_children Exited children of meshvisor not yet reaped (non-zero only when PID 1 without an init).
 # TYPE meshvisor_zombie_children gauge
 meshvisor_zombie_children 2
+# HELP meshvisor_upstream_healthy_instances Connect instances of the upstream Consul's health API says are healthy.
+# TYPE meshvisor_upstream_healthy_instances gauge
+meshvisor_upstream_healthy_instances{source="users",service="todos",datacenter="our_dc"} 1
+meshvisor_upstream_healthy_instances{source="users",service="notifications",datacenter="our_dc"} 0
+meshvisor_upstream_healthy_instances{source="ingress-service",service="todos",datacenter="our_dc"} 1
+# HELP meshvisor_upstream_instances Connect instances of the upstream, healthy or not.
+# TYPE meshvisor_upstream_instances gauge
+meshvisor_upstream_instances{source="users",service="todos",datacenter="our_dc"} 1
+meshvisor_upstream_instances{source="users",service="notifications",datacenter="our_dc"} 2
+meshvisor_upstream_instances{source="ingress-service",service="todos",datacenter="our_dc"} 1
+# HELP meshvisor_upstream_serving 1 when nothing the node sees stops the upstream from serving (its /status reason is null), else 0.
+# TYPE meshvisor_upstream_serving gauge
+meshvisor_upstream_serving{source="users",service="todos",datacenter="our_dc"} 1
+meshvisor_upstream_serving{source="users",service="notifications",datacenter="our_dc"} 0
+meshvisor_upstream_serving{source="ingress-service",service="todos",datacenter="our_dc"} 1
+# HELP meshvisor_service_check_status 1 for the check's current status as the local agent has it, 0 for the other two.
+# TYPE meshvisor_service_check_status gauge
+meshvisor_service_check_status{service_id="users-1",check="Service 'users' check",status="passing"} 1
+meshvisor_service_check_status{service_id="users-1",check="Service 'users' check",status="warning"} 0
+meshvisor_service_check_status{service_id="users-1",check="Service 'users' check",status="critical"} 0
+meshvisor_service_check_status{service_id="users-1-sidecar-proxy",check="Connect Sidecar Listening",status="passing"} 1
+meshvisor_service_check_status{service_id="users-1-sidecar-proxy",check="Connect Sidecar Listening",status="warning"} 0
+meshvisor_service_check_status{service_id="users-1-sidecar-proxy",check="Connect Sidecar Listening",status="critical"} 0
+meshvisor_service_check_status{service_id="users-1-sidecar-proxy",check="Connect Sidecar Aliasing users-1",status="passing"} 0
+meshvisor_service_check_status{service_id="users-1-sidecar-proxy",check="Connect Sidecar Aliasing users-1",status="warning"} 0
+meshvisor_service_check_status{service_id="users-1-sidecar-proxy",check="Connect Sidecar Aliasing users-1",status="critical"} 1
+# HELP meshvisor_certificate_expiry_seconds Seconds until a proxy's leaf certificate or trusted CA root expires, as last read.
+# TYPE meshvisor_certificate_expiry_seconds gauge
+meshvisor_certificate_expiry_seconds{proxy="sidecar:users-1",kind="leaf",serial="3a:7f:01"} 7200
+meshvisor_certificate_expiry_seconds{proxy="sidecar:users-1",kind="root",serial="0c"} 864000
+# HELP meshvisor_proxy_rejected_updates xDS updates the proxy's Envoy rejected, by resource type, summed over its resources.
+# TYPE meshvisor_proxy_rejected_updates gauge
+meshvisor_proxy_rejected_updates{proxy="sidecar:users-1",type="lds"} 2
+meshvisor_proxy_rejected_updates{proxy="sidecar:users-1",type="cds"} 0
+# HELP meshvisor_mesh_view_age_seconds Seconds since the oldest part of the mesh view was read; absent before any read.
+# TYPE meshvisor_mesh_view_age_seconds gauge
+meshvisor_mesh_view_age_seconds 1.5
 `,
   );
 });
@@ -146,12 +184,20 @@ test('a node with nothing started yet still declares every family, and ends with
     'meshvisor_log_lines_dropped_total',
     'meshvisor_config_entry_written',
     'meshvisor_zombie_children',
+    'meshvisor_upstream_healthy_instances',
+    'meshvisor_upstream_instances',
+    'meshvisor_upstream_serving',
+    'meshvisor_service_check_status',
+    'meshvisor_certificate_expiry_seconds',
+    'meshvisor_proxy_rejected_updates',
+    'meshvisor_mesh_view_age_seconds',
   ]);
   assert.match(text, /^meshvisor_ready 0$/m);
   assert.match(text, /^meshvisor_degraded 0$/m);
   assert.match(text, /^meshvisor_uptime_seconds 0$/m);
   assert.ok(text.endsWith('\n'));
   assert.ok(!text.includes('{'), 'no labelled sample when there are no stages/programs/entries');
+  assert.doesNotMatch(text, /^meshvisor_mesh_view_age_seconds /m, 'no age before any read');
 });
 
 test('label values escape backslash, double quote and line feed, and nothing else', () => {
@@ -183,6 +229,7 @@ test('every sample line parses as name{labels} value', () => {
           droppedLogLines: 3,
         }),
       ],
+      mesh: busyMesh(),
     }),
   );
   const labelValue = '"(?:[^"\\\\\\n]|\\\\[\\\\"n])*"';
@@ -197,4 +244,56 @@ test('every sample line parses as name{labels} value', () => {
     text,
     /^meshvisor_program_up\{program="sidecar:we\\"ird\\\\id",kind="sidecar"\} 0$/m,
   );
+});
+
+test("a check's status is an enum: one sample per status, 1 for the current one only", () => {
+  const text = renderMetrics(nodeStatus({ ...empty, mesh: busyMesh() }));
+  const samples = [
+    ...text.matchAll(/^meshvisor_service_check_status\{(.*),status="(\w+)"\} (\d)$/gm),
+  ];
+  const byCheck = new Map<string, string[]>();
+  for (const [, labels = '', status = '', value] of samples) {
+    byCheck.set(labels, [...(byCheck.get(labels) ?? []), `${status}=${value}`]);
+  }
+  assert.equal(byCheck.size, 3, 'three checks');
+  for (const [check, values] of byCheck) {
+    assert.deepEqual(
+      values.map((v) => v.split('=')[0]),
+      ['passing', 'warning', 'critical'],
+      check,
+    );
+    assert.equal(values.filter((v) => v.endsWith('=1')).length, 1, check);
+  }
+});
+
+test('a check name with quotes, a backslash or a line feed is escaped in its label', () => {
+  const mesh = busyMesh();
+  const check = {
+    ...mesh.services[0]!.checks[0]!,
+    name: 'say "hi"\\\nnow',
+    status: 'warning' as const,
+  };
+  const text = renderMetrics(
+    nodeStatus({
+      ...empty,
+      mesh: { ...mesh, services: [{ id: 'a-1', name: 'a', checks: [check] }] },
+    }),
+  );
+  assert.match(
+    text,
+    /^meshvisor_service_check_status\{service_id="a-1",check="say \\"hi\\"\\\\\\nnow",status="warning"\} 1$/m,
+  );
+});
+
+test('an upstream with a reason is not serving; a proxy without rejections has no sample', () => {
+  const mesh = busyMesh();
+  const text = renderMetrics(nodeStatus({ ...empty, mesh }));
+  const serving = [...text.matchAll(/^meshvisor_upstream_serving\{[^}]*\} (\d)$/gm)].map(
+    (m) => m[1],
+  );
+  assert.deepEqual(
+    serving,
+    mesh.upstreams.map((u) => (u.reason === null ? '1' : '0')),
+  );
+  assert.doesNotMatch(text, /^meshvisor_proxy_rejected_updates\{proxy="gateway:ingress-service"/m);
 });
