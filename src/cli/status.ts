@@ -3,7 +3,7 @@
 // would pull in undici, about 70 ms more per run on these machines (bench/status-cli.mjs).
 import { request } from 'node:http';
 import { DEFAULT_STATUS_LISTEN, listenUrl } from '../spec/listen.ts';
-import type { NodeStatus } from '../status/model.ts';
+import type { MeshView, NodeEvent, NodeStatus } from '../status/model.ts';
 import { ExitError, ExitCode } from '../exit.ts';
 import type { CommandValues } from './command.ts';
 
@@ -12,6 +12,12 @@ const DEFAULT_URL = listenUrl(DEFAULT_STATUS_LISTEN);
 const TIMEOUT_MS = 3_000;
 /** A status document is a few KiB; anything far larger is not meshvisor answering. */
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
+/** Lines are cut to the terminal's width, or to this when stdout is not a terminal. */
+const DEFAULT_WIDTH = 120;
+/** The timeline keeps 100 events; the table shows the newest, `--json` has them all. */
+const SHOWN_EVENTS = 10;
+/** A cut column keeps at least this much, however narrow the terminal. */
+const MIN_LAST_COLUMN = 20;
 
 export default async function status(values: CommandValues): Promise<number> {
   const base = statusUrl(values);
@@ -49,7 +55,11 @@ async function showStatus(base: string, json: boolean): Promise<number> {
   if (!isNodeStatus(doc)) {
     throw new ExitError(`${base}/status did not answer with a meshvisor status`, ExitCode.failed);
   }
-  process.stdout.write(json ? JSON.stringify(doc, null, 2) + '\n' : formatStatus(doc, Date.now()));
+  process.stdout.write(
+    json
+      ? JSON.stringify(doc, null, 2) + '\n'
+      : formatStatus(doc, Date.now(), process.stdout.columns || DEFAULT_WIDTH),
+  );
   return ExitCode.ok;
 }
 
@@ -183,8 +193,15 @@ function isNodeStatus(value: unknown): value is NodeStatus {
   );
 }
 
-/** The readable view: identity and readiness, then stages, programs, config entries. */
-export function formatStatus(s: NodeStatus, now: number): string {
+/**
+ * The readable view: identity and readiness, then stages, programs, config entries, and the mesh
+ * (services' checks, upstreams, proxies and their certificates) and the newest events. A check's
+ * output is cut to fit `width`; everything else is printed whole.
+ */
+export function formatStatus(s: NodeStatus, now: number, width = DEFAULT_WIDTH): string {
+  // Typed as possibly absent: an older meshvisor's document has neither (see isNodeStatus).
+  const mesh: MeshView | undefined = s.mesh;
+  const events: NodeEvent[] | undefined = s.events;
   const summary: [string, string][] = [
     ['node', `${s.node} (${s.role}, datacenter ${s.datacenter}, meshvisor ${s.version})`],
     ['address', s.address ?? '-'],
@@ -198,6 +215,11 @@ export function formatStatus(s: NodeStatus, now: number): string {
   }
   if (typeof s.zombies === 'number' && s.zombies > 0) {
     summary.push(['zombies', `${s.zombies} unreaped children (run under an init, e.g. tini)`]);
+  }
+  if (mesh) {
+    const age = mesh.ageSeconds;
+    summary.push(['mesh', typeof age === 'number' ? `read ${duration(age)} ago` : 'not read yet']);
+    for (const error of mesh.errors) summary.push(['mesh error', error]);
   }
   const sections = [
     table([], summary),
@@ -224,8 +246,95 @@ export function formatStatus(s: NodeStatus, now: number): string {
       s.configEntries.map((e) => [`${e.kind}/${e.name}`, e.state, e.error ?? '']),
       'no config entries',
     ),
+    ...(mesh ? meshTables(mesh, width) : []),
+    ...(events ? [eventTable(events)] : []),
   ];
-  return sections.join('\n');
+  // A table with nothing to show and no `empty` line (certificates) leaves no blank line either.
+  return sections.filter((text) => text !== '').join('\n');
+}
+
+/** Services with their checks, upstreams, proxies, certificates (the last only when any). */
+function meshTables(mesh: MeshView, width: number): string[] {
+  return [
+    table(
+      ['SERVICE', 'NAME', 'STATUS', 'CHECK', 'OUTPUT'],
+      // One line per check; the service's id and name only on its first.
+      mesh.services.flatMap((svc) =>
+        svc.checks.length === 0
+          ? [[svc.id, svc.name, '-', 'no checks', '']]
+          : svc.checks.map((c, i) => [
+              i === 0 ? svc.id : '',
+              i === 0 ? svc.name : '',
+              c.status,
+              c.name,
+              clean(c.output).replace(/\s+/g, ' ').trim(),
+            ]),
+      ),
+      'no services',
+      width,
+    ),
+    table(
+      ['SOURCE', 'UPSTREAM', 'PORT', 'HEALTHY', 'ALLOWED', 'STATUS'],
+      mesh.upstreams.map((u) => [
+        u.source,
+        `${u.service}@${u.datacenter}`,
+        String(u.localPort),
+        `${u.healthy}/${u.total}`,
+        u.allowed === null ? '?' : u.allowed ? 'yes' : 'no',
+        u.reason ?? 'ok',
+      ]),
+      'no upstreams',
+    ),
+    table(
+      ['PROXY', 'STATE', 'LISTENERS', 'REJECTED', 'CONNECT FAILS', 'PROBLEM'],
+      mesh.proxies.map((p) => [
+        p.name,
+        p.state ?? 'no answer',
+        String(p.listeners.length),
+        rejected(p.rejectedUpdates),
+        String(p.connectFailures),
+        p.error ? `admin API: ${p.error}` : p.lastRejection ? `rejected: ${p.lastRejection}` : '',
+      ]),
+      'no proxies',
+    ),
+    table(
+      ['PROXY', 'CERT', 'SERIAL', 'EXPIRES IN', 'EXPIRES AT', 'WARNING'],
+      mesh.proxies.flatMap((p) =>
+        p.certificates.map((c) => [
+          p.name,
+          c.kind,
+          c.serial,
+          timeLeft(c.secondsLeft),
+          c.expiresAt,
+          c.warning ?? '',
+        ]),
+      ),
+    ),
+  ];
+}
+
+/** `lds 2, eds 1`: the xDS types Envoy rejected an update of; `-` when none. */
+function rejected(byType: Record<string, number>): string {
+  const counts = Object.entries(byType).filter(([, n]) => n > 0);
+  return counts.length === 0 ? '-' : counts.map(([type, n]) => `${type} ${n}`).join(', ');
+}
+
+/** Hours and minutes up to two days, whole days beyond (CA roots live for years). */
+function timeLeft(seconds: number): string {
+  if (seconds <= 0) return 'expired';
+  return seconds < 2 * 86400 ? duration(seconds) : `${Math.floor(seconds / 86400)} days`;
+}
+
+/** The newest events, newest last, saying how many older ones `--json` has. */
+function eventTable(events: NodeEvent[]): string {
+  const shown = events.slice(-SHOWN_EVENTS);
+  const older = events.length - shown.length;
+  const text = table(
+    ['TIME', 'EVENT'],
+    shown.map((e) => [e.at, e.message]),
+    'no events yet',
+  );
+  return older > 0 ? `${older} older events (--json has them all)\n${text}` : text;
 }
 
 function consulView(consul: NodeStatus['consul'] | undefined): string {
@@ -254,11 +363,16 @@ export function duration(seconds: number | null | undefined): string {
   return h > 0 ? `${h}h${String(m).padStart(2, '0')}m${sec}s` : `${m}m${sec}s`;
 }
 
-/** Columns padded to their widest cell; the last column is not padded (no trailing spaces). */
-function table(headers: string[], rows: string[][], empty = ''): string {
+/**
+ * Columns padded to their widest cell; the last column is not padded (no trailing spaces) and is
+ * cut with `…` where a line would pass `width` (keeping at least MIN_LAST_COLUMN of it).
+ */
+function table(headers: string[], rows: string[][], empty = '', width = Infinity): string {
   if (rows.length === 0) return empty ? `${empty}\n` : '';
   const all = (headers.length > 0 ? [headers, ...rows] : rows).map((r) => r.map(clean));
   const widths = all[0]?.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length))) ?? [];
+  const before = widths.slice(0, -1).reduce((sum, w) => sum + w + 2, 0);
+  const max = Math.max(width, before + MIN_LAST_COLUMN);
   return all
     .map((r) =>
       r
@@ -266,7 +380,7 @@ function table(headers: string[], rows: string[][], empty = ''): string {
         .join('  ')
         .trimEnd(),
     )
-    .map((line) => line + '\n')
+    .map((line) => (line.length > max ? line.slice(0, max - 1).trimEnd() + '…' : line) + '\n')
     .join('');
 }
 

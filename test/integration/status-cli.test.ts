@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { BUNDLE, runBundleAsync } from '../helpers/cli.ts';
 import { createLogger } from '../../src/log.ts';
 import { startStatusServer, type NodeStatus, type StatusServer } from '../../src/status/index.ts';
-import { nodeStatus, program, stage } from '../helpers/status-fixture.ts';
+import { busyMesh, events, nodeStatus, program, stage } from '../helpers/status-fixture.ts';
 
 const logger = createLogger({ level: 'silent' });
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -202,7 +202,7 @@ test('a URL without a scheme is taken as http://', async () => {
 });
 
 test('--json prints the status document, which parses back to what the server holds', async () => {
-  const status = nodeStatus(notReady);
+  const status = nodeStatus({ ...notReady, mesh: busyMesh(), events: events(3) });
   await withServer(status, async ({ url }) => {
     const r = await runBundleAsync(['status', '--json', '--url', url]);
     assert.equal(r.code, 0, r.stderr);
@@ -257,6 +257,89 @@ test('the table of a node not ready gives the reason and keeps an error on one l
       r.stdout,
       /^leader-known +running +4\.25s +No known Consul servers \(retrying\)$/m,
     );
+  });
+});
+
+test('after the config entries: services and checks, upstreams, proxies, certificates', async () => {
+  await withServer(nodeStatus({ ...ready, mesh: busyMesh() }), async ({ url }) => {
+    const r = await runBundleAsync(['status', '--url', url]);
+    assert.equal(r.code, 0, r.stderr);
+    const out = r.stdout;
+    assert.match(out, /^mesh +read 1\.5s ago$/m);
+    assert.match(out, /^mesh error +envoy gateway:ingress-service: connect ECONNREFUSED/m);
+    assert.ok(out.indexOf('CONFIG ENTRY') < out.indexOf('SERVICE '), 'the mesh comes after');
+    assert.match(out, /^SERVICE +NAME +STATUS +CHECK +OUTPUT$/m);
+    assert.match(out, /^users-1 +users +passing +Service 'users' check +HTTP GET http/m);
+    // A service's further checks leave its id and name blank; the output is on one line, cut.
+    assert.match(out, /^ {20,}critical +Connect Sidecar Aliasing users-1 +No checks found\. x+…$/m);
+    for (const line of out.split('\n')) {
+      if (line.includes('Connect Sidecar'))
+        assert.ok(line.length <= 120, `${line.length}: ${line}`);
+    }
+    assert.match(out, /^SOURCE +UPSTREAM +PORT +HEALTHY +ALLOWED +STATUS$/m);
+    assert.match(out, /^users +todos@our_dc +1234 +1\/1 +yes +ok$/m);
+    // The reason is the diagnosis: printed whole, never cut.
+    assert.match(
+      out,
+      /^users +notifications@our_dc +1235 +0\/2 +no +no healthy instance: .*connection refused \(and 1 more\)$/m,
+    );
+    assert.match(out, /^ingress-service +todos@our_dc +8080 +1\/1 +\? +ok$/m);
+    assert.match(out, /^PROXY +STATE +LISTENERS +REJECTED +CONNECT FAILS +PROBLEM$/m);
+    assert.match(
+      out,
+      /^sidecar:users-1 +LIVE +3 +lds 2 +3 +rejected: public_listener: cannot bind 0\.0\.0\.0:21000$/m,
+    );
+    assert.match(
+      out,
+      /^gateway:ingress-service +no answer +0 +- +0 +admin API: connect ECONNREFUSED 127\.0\.0\.1:19001$/m,
+    );
+    assert.match(out, /^PROXY +CERT +SERIAL +EXPIRES IN +EXPIRES AT +WARNING$/m);
+    assert.match(out, /^sidecar:users-1 +leaf +3a:7f:01 +2h00m00s +2026-01-01T02:00:00\.000Z$/m);
+    assert.match(
+      out,
+      /^sidecar:users-1 +root +0c +10 days +2026-01-11T\S+ +CA root expires in 10 days$/m,
+    );
+    assert.match(out, /^no events yet$/m);
+    assert.doesNotMatch(out, / +$/m, 'no trailing spaces');
+  });
+});
+
+test('the table ends with the newest 10 events, newest last, and says how many it left out', async () => {
+  await withServer(nodeStatus({ ...ready, events: events(14) }), async ({ url }) => {
+    const r = await runBundleAsync(['status', '--url', url]);
+    assert.equal(r.code, 0, r.stderr);
+    const tail = r.stdout.slice(r.stdout.indexOf('4 older events'));
+    assert.equal(
+      tail,
+      [
+        '4 older events (--json has them all)',
+        'TIME                      EVENT',
+        ...events(14)
+          .slice(4)
+          .map((e) => `${e.at}  ${e.message}`),
+        '',
+      ].join('\n'),
+    );
+    // An empty mesh still names each table, so "nothing" is not mistaken for "not shown".
+    for (const none of ['no services', 'no upstreams', 'no proxies']) {
+      assert.match(r.stdout, new RegExp(`^${none}$`, 'm'));
+    }
+    assert.match(r.stdout, /^mesh +not read yet$/m);
+    assert.doesNotMatch(
+      r.stdout,
+      /\n\n\n/,
+      'one blank line between tables, none for no certificates',
+    );
+  });
+});
+
+test('a document without mesh or events (an older meshvisor) prints the rest', async () => {
+  const { mesh: _mesh, events: _events, ...older } = nodeStatus(ready);
+  await withServer(older as NodeStatus, async ({ url }) => {
+    const r = await runBundleAsync(['status', '--url', url]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^service-defaults\/users +written$/m);
+    assert.doesNotMatch(r.stdout, /^(mesh|no services|no events yet|SERVICE|TIME)\b/m);
   });
 });
 
