@@ -3,13 +3,13 @@
 // runs the mesh on a real one, in .ci/run): each node's spec is mounted where MESHVISOR_CONFIG
 // points, each demo service shares its node's network namespace and listens where the spec
 // registers it, its UPSTREAMS match the sidecar's upstreams, ports never collide inside one
-// namespace, the ingress listener is published on localhost:8080, Docker's stop grace period
-// outlasts meshvisor's ordered stop, the clients depend on the server (compose stops them first)
-// and point their `consul` CLI at their agent, and the guide says `down -v`. The specs use only
-// the node spec's field names (docs: design "Node spec"). The opt-in ACL overlay
-// (deploy/compose/acl.yml) mounts, over each node's spec, the same spec plus consul.acl from
-// deploy/compose/specs-acl/, and every token anywhere is a `${VAR}` the environment fills, never
-// a literal.
+// namespace, the ingress listener is published on localhost:8080 and each node's status endpoint
+// on its own localhost port (the README names them), Docker's stop grace period outlasts
+// meshvisor's ordered stop, the clients depend on the server (compose stops them first) and point
+// their `consul` CLI at their agent, and the guide says `down -v`. The specs use only the node
+// spec's field names (docs: design "Node spec"). The opt-in ACL overlay (deploy/compose/acl.yml)
+// mounts, over each node's spec, the same spec plus consul.acl from deploy/compose/specs-acl/,
+// and every token anywhere is a `${VAR}` the environment fills, never a literal.
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -260,6 +260,27 @@ describe('docker-compose.yml', () => {
       (node.compose.ports ?? []).includes(`127.0.0.1:8080:${String(listener.port)}`),
       `${node.service} does not publish 127.0.0.1:8080 -> ${String(listener.port)}`,
     );
+  });
+
+  // A published port reaches the container's eth0, never its loopback: a status endpoint on
+  // 127.0.0.1 would be published but unreachable. The README names each page's address.
+  it("publishes each node's status endpoint on its own host port, named in the README", () => {
+    const readme = read('README.md');
+    const hostPorts = new Set<string>();
+    for (const node of nodes()) {
+      const listen = isObj(node.spec.status) ? String(node.spec.status.listen) : '127.0.0.1:9555';
+      const [host, port] = listen.split(':');
+      assert.equal(host, '0.0.0.0', `${node.file}: status.listen ${listen} is not every address`);
+      const published = (node.compose.ports ?? []).filter((p) => p.split(':').at(-1) === port);
+      assert.equal(published.length, 1, `${node.service}: status port ${port} published once`);
+      const hostPort = published[0]!.split(':')[1]!;
+      assert.ok(!hostPorts.has(hostPort), `${node.service}: host port ${hostPort} taken twice`);
+      hostPorts.add(hostPort);
+      assert.ok(
+        readme.includes(`http://127.0.0.1:${hostPort}/`),
+        `README.md does not say ${node.service}'s page is at http://127.0.0.1:${hostPort}/`,
+      );
+    }
   });
 
   it('publishes nothing on all interfaces', () => {
