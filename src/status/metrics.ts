@@ -185,10 +185,10 @@ export function renderMetrics(status: NodeStatus): string {
       ),
     },
     {
-      // A gauge, not a counter: Envoy counts rejections per resource (eds and rds per cluster or
-      // route config) and this is their sum by type, which falls when a cluster goes away or the
-      // Envoy restarts. As a counter such a fall reads as a reset, and increase() would report
-      // the remaining sum as new rejections; delta() or changes() on the gauge do not.
+      // A gauge, not a counter: Envoy counts rejections per resource (eds per cluster) and this
+      // is their sum by type, which falls when a cluster goes away, not only when Envoy restarts.
+      // As a counter such a fall reads as a reset, and increase() would report the remaining sum
+      // as new rejections; delta() or changes() on the gauge do not.
       name: 'meshvisor_proxy_rejected_updates',
       type: 'gauge',
       help: "xDS updates the proxy's Envoy rejected, by resource type, summed over its resources.",
