@@ -331,8 +331,8 @@ describe('the images and the dev mesh on a Docker engine', { skip: skipReason ??
         });
       }
       tmp = mkdtempSync(join(tmpdir(), 'meshvisor-docker-test-'));
-      // The published ports go to free ephemeral ports: a mesh or test already on
-      // 127.0.0.1:8500/8080 does not collide. Nothing else differs from docker-compose.yml.
+      // The published ports go to free ephemeral ports: a mesh or test already on 127.0.0.1:8500,
+      // 8080 or 9501-9504 does not collide. Nothing else differs from docker-compose.yml.
       const override = Object.entries(compose.services)
         .filter(([, s]) => s.ports?.length)
         .map(
