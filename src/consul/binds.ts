@@ -6,7 +6,7 @@
 // consul.extraConfig.ports.<key> moves a port (a negative one turns it off), addresses.<key> moves
 // a bind.
 import type { NodeSpec } from '../spec/index.ts';
-import { GRPC_TLS_PORT_SINCE, lineAtLeast, renderedLine } from './versions.ts';
+import { GRPC_TLS_PORT, GRPC_TLS_PORT_SINCE, grpcTlsPort, renderedLine } from './versions.ts';
 
 export interface ConsulBind {
   what: string;
@@ -24,7 +24,7 @@ export interface ConsulBind {
 /** What a spec says about the agent's binds (a parsed spec, or one still being validated). */
 export interface ConsulBindsSpec {
   role: NodeSpec['role'];
-  consul: Pick<NodeSpec['consul'], 'ports' | 'clientAddr' | 'extraConfig' | 'version'>;
+  consul: Pick<NodeSpec['consul'], 'ports' | 'clientAddr' | 'extraConfig' | 'version' | 'tls'>;
 }
 
 export interface ConsulBindsContext {
@@ -91,8 +91,8 @@ export function consulBinds(spec: ConsulBindsSpec, ctx: ConsulBindsContext): Con
     'gRPC TLS',
     'grpc_tls',
     {
-      port: isServer && lineAtLeast(consulLine, GRPC_TLS_PORT_SINCE) ? 8503 : null,
-      field: `consul.extraConfig.ports.grpc_tls, else 8503 on servers from ${GRPC_TLS_PORT_SINCE}`,
+      port: grpcTlsPort(consulLine, { isServer, tls: consul.tls !== undefined }),
+      field: `consul.extraConfig.ports.grpc_tls, else ${GRPC_TLS_PORT} on servers and with TLS from ${GRPC_TLS_PORT_SINCE}`,
     },
     true,
     ['tcp'],

@@ -26,6 +26,7 @@ export {
   ENVOY_CHECK_SINCE,
   ENVOY_LINES_BY_CONSUL,
   GRPC_TLS_PORT_SINCE,
+  grpcTlsPort,
   line,
   lineAtLeast,
   OLDEST_CONSUL_LINE,

@@ -31,6 +31,20 @@ export const VERSIONED_KEYS = {
 
 /** The first line whose servers listen for gRPC over TLS on 8503 by default. */
 export const GRPC_TLS_PORT_SINCE = '1.14';
+export const GRPC_TLS_PORT = 8503;
+
+/**
+ * The agent's gRPC TLS port from 1.14, where `ports.grpc` no longer serves TLS: 8503 on a server
+ * (Consul's default), and on any agent with TLS, whose config must then name `ports.grpc_tls`
+ * (1.14.9 exits 1 otherwise: "the `ports.grpc` listener no longer supports TLS", seen here).
+ * Null before 1.14, and on a 1.14 client without TLS (Consul's default, off).
+ */
+export function grpcTlsPort(
+  consulLine: string,
+  { isServer, tls }: { isServer: boolean; tls: boolean },
+): number | null {
+  return lineAtLeast(consulLine, GRPC_TLS_PORT_SINCE) && (isServer || tls) ? GRPC_TLS_PORT : null;
+}
 
 /** The line meshvisor renders for: consul.version's, else the oldest. */
 export function renderedLine(consulVersion: string | undefined): string {

@@ -155,6 +155,14 @@ export class EnvoyAdmin {
     return (await this.request('GET', '/ready')).body.trim();
   }
 
+  /** The names of the listeners Envoy has now (`GET /listeners?format=json`). */
+  async listenerNames(): Promise<string[]> {
+    const dump = await this.json<{ listener_statuses?: { name?: string }[] }>(
+      '/listeners?format=json',
+    );
+    return (dump.listener_statuses ?? []).flatMap((l) => (l.name ? [l.name] : []));
+  }
+
   /**
    * Each cluster's endpoints. An endpoint is healthy when EDS says HEALTHY (or says nothing) and
    * no `failed_*` flag of Envoy's own checks or outlier detection is set.

@@ -35,7 +35,9 @@ export function countHealthy(entries: readonly HealthEntry[]): { healthy: number
  * `Aliased check "Service 'users' check" failing: Get "http://...": ... connection refused`.
  * The quoted check is the one to name.
  */
-const ALIASED = /^Aliased check "(.+?)" failing: (.*)$/s;
+// Its output may end at "failing:": the catalog keeps a check's output of its last status
+// change (an output-only change syncs on Consul's check_update_interval, 5 min), seen on 1.14.9.
+const ALIASED = /^Aliased check "(.+?)" failing:\s*(.*)$/s;
 
 /**
  * Why an instance does not serve: a critical check, the one nearest the cause first: the

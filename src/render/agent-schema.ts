@@ -57,6 +57,7 @@ export const AgentConfigSchema = z.strictObject({
   ports: z.strictObject({
     http: z.number().int(),
     grpc: z.number().int(),
+    grpc_tls: z.number().int().optional(),
     sidecar_min_port: z.number().int(),
     sidecar_max_port: z.number().int(),
   }),

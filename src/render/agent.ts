@@ -2,7 +2,13 @@
 // a check against the keys Consul accepts, then consul.extraConfig merged over it.
 import type { NodeSpec, ServiceSpec } from '../spec/index.ts';
 import { ServerOptionsSchema, serviceToken } from '../spec/index.ts';
-import { lineAtLeast, renderedLine, VERSIONED_KEYS, type VersionedKey } from '../consul/index.ts';
+import {
+  grpcTlsPort,
+  lineAtLeast,
+  renderedLine,
+  VERSIONED_KEYS,
+  type VersionedKey,
+} from '../consul/index.ts';
 import { AgentConfigSchema } from './agent-schema.ts';
 import { renderTemplate } from './templates.ts';
 
@@ -18,6 +24,10 @@ export function renderAgentConfig(spec: NodeSpec, address: string): Record<strin
     address,
     clientAddr: consul.clientAddr,
     ports: consul.ports,
+    grpcTlsPort: grpcTlsPort(renderedLine(consul.version), {
+      isServer,
+      tls: consul.tls !== undefined,
+    }),
     retryJoin: consul.retryJoin,
     retryInterval: consul.retryInterval,
     logLevel: consul.logLevel,

@@ -109,21 +109,21 @@ export const TEMPLATES = {
           };
 
       return (
-        '  "retry_join": ' +
+        '    "grpc_tls": ' +
         ((stack1 = (
           lookupProperty(helpers, 'json') ||
           container.strict(depth0, 'json', {
-            start: { line: 31, column: 18 },
-            end: { line: 31, column: 22 },
+            start: { line: 26, column: 18 },
+            end: { line: 26, column: 22 },
           })
         ).call(
           depth0 != null ? depth0 : container.nullContext || {},
-          lookupProperty(depth0, 'retryJoin'),
+          lookupProperty(depth0, 'grpcTlsPort'),
           {
             name: 'json',
             hash: {},
             data: data,
-            loc: { start: { line: 31, column: 16 }, end: { line: 31, column: 34 } },
+            loc: { start: { line: 26, column: 16 }, end: { line: 26, column: 36 } },
           },
         )) != null
           ? stack1
@@ -143,21 +143,21 @@ export const TEMPLATES = {
           };
 
       return (
-        '  "retry_interval": ' +
+        '  "retry_join": ' +
         ((stack1 = (
           lookupProperty(helpers, 'json') ||
           container.strict(depth0, 'json', {
-            start: { line: 34, column: 22 },
-            end: { line: 34, column: 26 },
+            start: { line: 34, column: 18 },
+            end: { line: 34, column: 22 },
           })
         ).call(
           depth0 != null ? depth0 : container.nullContext || {},
-          lookupProperty(depth0, 'retryInterval'),
+          lookupProperty(depth0, 'retryJoin'),
           {
             name: 'json',
             hash: {},
             data: data,
-            loc: { start: { line: 34, column: 20 }, end: { line: 34, column: 42 } },
+            loc: { start: { line: 34, column: 16 }, end: { line: 34, column: 34 } },
           },
         )) != null
           ? stack1
@@ -177,21 +177,21 @@ export const TEMPLATES = {
           };
 
       return (
-        '  "log_level": ' +
+        '  "retry_interval": ' +
         ((stack1 = (
           lookupProperty(helpers, 'json') ||
           container.strict(depth0, 'json', {
-            start: { line: 37, column: 17 },
-            end: { line: 37, column: 21 },
+            start: { line: 37, column: 22 },
+            end: { line: 37, column: 26 },
           })
         ).call(
           depth0 != null ? depth0 : container.nullContext || {},
-          lookupProperty(depth0, 'logLevel'),
+          lookupProperty(depth0, 'retryInterval'),
           {
             name: 'json',
             hash: {},
             data: data,
-            loc: { start: { line: 37, column: 15 }, end: { line: 37, column: 32 } },
+            loc: { start: { line: 37, column: 20 }, end: { line: 37, column: 42 } },
           },
         )) != null
           ? stack1
@@ -211,21 +211,21 @@ export const TEMPLATES = {
           };
 
       return (
-        '  "encrypt": ' +
+        '  "log_level": ' +
         ((stack1 = (
           lookupProperty(helpers, 'json') ||
           container.strict(depth0, 'json', {
-            start: { line: 40, column: 15 },
-            end: { line: 40, column: 19 },
+            start: { line: 40, column: 17 },
+            end: { line: 40, column: 21 },
           })
         ).call(
           depth0 != null ? depth0 : container.nullContext || {},
-          lookupProperty(depth0, 'encrypt'),
+          lookupProperty(depth0, 'logLevel'),
           {
             name: 'json',
             hash: {},
             data: data,
-            loc: { start: { line: 40, column: 13 }, end: { line: 40, column: 29 } },
+            loc: { start: { line: 40, column: 15 }, end: { line: 40, column: 32 } },
           },
         )) != null
           ? stack1
@@ -234,6 +234,40 @@ export const TEMPLATES = {
       );
     },
     '6': function (container, depth0, helpers, partials, data) {
+      var stack1,
+        lookupProperty =
+          container.lookupProperty ||
+          function (parent, propertyName) {
+            if (Object.prototype.hasOwnProperty.call(parent, propertyName)) {
+              return parent[propertyName];
+            }
+            return undefined;
+          };
+
+      return (
+        '  "encrypt": ' +
+        ((stack1 = (
+          lookupProperty(helpers, 'json') ||
+          container.strict(depth0, 'json', {
+            start: { line: 43, column: 15 },
+            end: { line: 43, column: 19 },
+          })
+        ).call(
+          depth0 != null ? depth0 : container.nullContext || {},
+          lookupProperty(depth0, 'encrypt'),
+          {
+            name: 'json',
+            hash: {},
+            data: data,
+            loc: { start: { line: 43, column: 13 }, end: { line: 43, column: 29 } },
+          },
+        )) != null
+          ? stack1
+          : '') +
+        ',\n'
+      );
+    },
+    '7': function (container, depth0, helpers, partials, data) {
       var stack1,
         alias1 = depth0 != null ? depth0 : container.nullContext || {},
         lookupProperty =
@@ -252,10 +286,10 @@ export const TEMPLATES = {
           {
             name: 'if',
             hash: {},
-            fn: container.program(7, data, 0),
-            inverse: container.program(8, data, 0),
+            fn: container.program(8, data, 0),
+            inverse: container.program(9, data, 0),
             data: data,
-            loc: { start: { line: 43, column: 0 }, end: { line: 47, column: 7 } },
+            loc: { start: { line: 46, column: 0 }, end: { line: 50, column: 7 } },
           },
         )) != null
           ? stack1
@@ -266,17 +300,17 @@ export const TEMPLATES = {
           {
             name: 'if',
             hash: {},
-            fn: container.program(9, data, 0),
+            fn: container.program(10, data, 0),
             inverse: container.noop,
             data: data,
-            loc: { start: { line: 48, column: 0 }, end: { line: 54, column: 7 } },
+            loc: { start: { line: 51, column: 0 }, end: { line: 57, column: 7 } },
           },
         )) != null
           ? stack1
           : '')
       );
     },
-    '7': function (container, depth0, helpers, partials, data) {
+    '8': function (container, depth0, helpers, partials, data) {
       var stack1,
         lookupProperty =
           container.lookupProperty ||
@@ -305,7 +339,7 @@ export const TEMPLATES = {
         ' } },\n'
       );
     },
-    '8': function (container, depth0, helpers, partials, data) {
+    '9': function (container, depth0, helpers, partials, data) {
       var stack1,
         lookupProperty =
           container.lookupProperty ||
@@ -334,7 +368,7 @@ export const TEMPLATES = {
         ',\n'
       );
     },
-    '9': function (container, depth0, helpers, partials, data) {
+    '10': function (container, depth0, helpers, partials, data) {
       var stack1,
         lookupProperty =
           container.lookupProperty ||
@@ -351,22 +385,22 @@ export const TEMPLATES = {
         {
           name: 'if',
           hash: {},
-          fn: container.program(10, data, 0),
-          inverse: container.program(11, data, 0),
+          fn: container.program(11, data, 0),
+          inverse: container.program(12, data, 0),
           data: data,
-          loc: { start: { line: 49, column: 0 }, end: { line: 53, column: 7 } },
+          loc: { start: { line: 52, column: 0 }, end: { line: 56, column: 7 } },
         },
       )) != null
         ? stack1
         : '';
     },
-    '10': function (container, depth0, helpers, partials, data) {
+    '11': function (container, depth0, helpers, partials, data) {
       return '  "auto_encrypt": { "allow_tls": true },\n';
     },
-    '11': function (container, depth0, helpers, partials, data) {
+    '12': function (container, depth0, helpers, partials, data) {
       return '  "auto_encrypt": { "tls": true },\n';
     },
-    '12': function (container, depth0, helpers, partials, data) {
+    '13': function (container, depth0, helpers, partials, data) {
       var stack1,
         alias1 = container.strict,
         alias2 = depth0 != null ? depth0 : container.nullContext || {},
@@ -383,24 +417,24 @@ export const TEMPLATES = {
         '  "acl": {\n    "enabled": ' +
         ((stack1 = (
           lookupProperty(helpers, 'json') ||
-          alias1(depth0, 'json', { start: { line: 58, column: 17 }, end: { line: 58, column: 21 } })
+          alias1(depth0, 'json', { start: { line: 61, column: 17 }, end: { line: 61, column: 21 } })
         ).call(alias2, lookupProperty(lookupProperty(depth0, 'acl'), 'enabled'), {
           name: 'json',
           hash: {},
           data: data,
-          loc: { start: { line: 58, column: 15 }, end: { line: 58, column: 35 } },
+          loc: { start: { line: 61, column: 15 }, end: { line: 61, column: 35 } },
         })) != null
           ? stack1
           : '') +
         ',\n    "default_policy": ' +
         ((stack1 = (
           lookupProperty(helpers, 'json') ||
-          alias1(depth0, 'json', { start: { line: 59, column: 24 }, end: { line: 59, column: 28 } })
+          alias1(depth0, 'json', { start: { line: 62, column: 24 }, end: { line: 62, column: 28 } })
         ).call(alias2, lookupProperty(lookupProperty(depth0, 'acl'), 'defaultPolicy'), {
           name: 'json',
           hash: {},
           data: data,
-          loc: { start: { line: 59, column: 22 }, end: { line: 59, column: 48 } },
+          loc: { start: { line: 62, column: 22 }, end: { line: 62, column: 48 } },
         })) != null
           ? stack1
           : '') +
@@ -411,10 +445,10 @@ export const TEMPLATES = {
           {
             name: 'each',
             hash: {},
-            fn: container.program(13, data, 0),
+            fn: container.program(14, data, 0),
             inverse: container.noop,
             data: data,
-            loc: { start: { line: 61, column: 0 }, end: { line: 63, column: 9 } },
+            loc: { start: { line: 64, column: 0 }, end: { line: 66, column: 9 } },
           },
         )) != null
           ? stack1
@@ -422,7 +456,7 @@ export const TEMPLATES = {
         '    }\n  },\n'
       );
     },
-    '13': function (container, depth0, helpers, partials, data) {
+    '14': function (container, depth0, helpers, partials, data) {
       var stack1,
         alias1 = container.strict,
         alias2 = depth0 != null ? depth0 : container.nullContext || {},
@@ -439,44 +473,44 @@ export const TEMPLATES = {
         '      ' +
         ((stack1 = (
           lookupProperty(helpers, 'json') ||
-          alias1(depth0, 'json', { start: { line: 62, column: 8 }, end: { line: 62, column: 12 } })
+          alias1(depth0, 'json', { start: { line: 65, column: 8 }, end: { line: 65, column: 12 } })
         ).call(alias2, lookupProperty(data, 'key'), {
           name: 'json',
           hash: {},
           data: data,
-          loc: { start: { line: 62, column: 6 }, end: { line: 62, column: 19 } },
+          loc: { start: { line: 65, column: 6 }, end: { line: 65, column: 19 } },
         })) != null
           ? stack1
           : '') +
         ': ' +
         ((stack1 = (
           lookupProperty(helpers, 'json') ||
-          alias1(depth0, 'json', { start: { line: 62, column: 23 }, end: { line: 62, column: 27 } })
+          alias1(depth0, 'json', { start: { line: 65, column: 23 }, end: { line: 65, column: 27 } })
         ).call(alias2, depth0, {
           name: 'json',
           hash: {},
           data: data,
-          loc: { start: { line: 62, column: 21 }, end: { line: 62, column: 34 } },
+          loc: { start: { line: 65, column: 21 }, end: { line: 65, column: 34 } },
         })) != null
           ? stack1
           : '') +
         ((stack1 = lookupProperty(helpers, 'unless').call(alias2, lookupProperty(data, 'last'), {
           name: 'unless',
           hash: {},
-          fn: container.program(14, data, 0),
+          fn: container.program(15, data, 0),
           inverse: container.noop,
           data: data,
-          loc: { start: { line: 62, column: 34 }, end: { line: 62, column: 63 } },
+          loc: { start: { line: 65, column: 34 }, end: { line: 65, column: 63 } },
         })) != null
           ? stack1
           : '') +
         '\n'
       );
     },
-    '14': function (container, depth0, helpers, partials, data) {
+    '15': function (container, depth0, helpers, partials, data) {
       return ',';
     },
-    '15': function (container, depth0, helpers, partials, data) {
+    '16': function (container, depth0, helpers, partials, data) {
       var stack1,
         lookupProperty =
           container.lookupProperty ||
@@ -495,10 +529,10 @@ export const TEMPLATES = {
           {
             name: 'each',
             hash: {},
-            fn: container.program(16, data, 0),
+            fn: container.program(17, data, 0),
             inverse: container.noop,
             data: data,
-            loc: { start: { line: 69, column: 0 }, end: { line: 71, column: 9 } },
+            loc: { start: { line: 72, column: 0 }, end: { line: 74, column: 9 } },
           },
         )) != null
           ? stack1
@@ -506,7 +540,7 @@ export const TEMPLATES = {
         '  ],\n'
       );
     },
-    '16': function (container, depth0, helpers, partials, data) {
+    '17': function (container, depth0, helpers, partials, data) {
       var stack1,
         lookupProperty =
           container.lookupProperty ||
@@ -534,10 +568,10 @@ export const TEMPLATES = {
           {
             name: 'unless',
             hash: {},
-            fn: container.program(14, data, 0),
+            fn: container.program(15, data, 0),
             inverse: container.noop,
             data: data,
-            loc: { start: { line: 70, column: 17 }, end: { line: 70, column: 46 } },
+            loc: { start: { line: 73, column: 17 }, end: { line: 73, column: 46 } },
           },
         )) != null
           ? stack1
@@ -686,27 +720,42 @@ export const TEMPLATES = {
         })) != null
           ? stack1
           : '') +
-        ',\n    "sidecar_min_port": ' +
+        ',\n' +
+        ((stack1 = lookupProperty(helpers, 'if').call(
+          alias2,
+          lookupProperty(depth0, 'grpcTlsPort'),
+          {
+            name: 'if',
+            hash: {},
+            fn: container.program(2, data, 0),
+            inverse: container.noop,
+            data: data,
+            loc: { start: { line: 25, column: 0 }, end: { line: 27, column: 7 } },
+          },
+        )) != null
+          ? stack1
+          : '') +
+        '    "sidecar_min_port": ' +
         ((stack1 = (
           lookupProperty(helpers, 'json') ||
-          alias1(depth0, 'json', { start: { line: 25, column: 26 }, end: { line: 25, column: 30 } })
+          alias1(depth0, 'json', { start: { line: 28, column: 26 }, end: { line: 28, column: 30 } })
         ).call(alias2, lookupProperty(lookupProperty(depth0, 'ports'), 'sidecarMinPort'), {
           name: 'json',
           hash: {},
           data: data,
-          loc: { start: { line: 25, column: 24 }, end: { line: 25, column: 53 } },
+          loc: { start: { line: 28, column: 24 }, end: { line: 28, column: 53 } },
         })) != null
           ? stack1
           : '') +
         ',\n    "sidecar_max_port": ' +
         ((stack1 = (
           lookupProperty(helpers, 'json') ||
-          alias1(depth0, 'json', { start: { line: 26, column: 26 }, end: { line: 26, column: 30 } })
+          alias1(depth0, 'json', { start: { line: 29, column: 26 }, end: { line: 29, column: 30 } })
         ).call(alias2, lookupProperty(lookupProperty(depth0, 'ports'), 'sidecarMaxPort'), {
           name: 'json',
           hash: {},
           data: data,
-          loc: { start: { line: 26, column: 24 }, end: { line: 26, column: 53 } },
+          loc: { start: { line: 29, column: 24 }, end: { line: 29, column: 53 } },
         })) != null
           ? stack1
           : '') +
@@ -714,10 +763,10 @@ export const TEMPLATES = {
         ((stack1 = lookupProperty(helpers, 'if').call(alias2, lookupProperty(depth0, 'retryJoin'), {
           name: 'if',
           hash: {},
-          fn: container.program(2, data, 0),
+          fn: container.program(3, data, 0),
           inverse: container.noop,
           data: data,
-          loc: { start: { line: 30, column: 0 }, end: { line: 32, column: 7 } },
+          loc: { start: { line: 33, column: 0 }, end: { line: 35, column: 7 } },
         })) != null
           ? stack1
           : '') +
@@ -727,25 +776,15 @@ export const TEMPLATES = {
           {
             name: 'if',
             hash: {},
-            fn: container.program(3, data, 0),
+            fn: container.program(4, data, 0),
             inverse: container.noop,
             data: data,
-            loc: { start: { line: 33, column: 0 }, end: { line: 35, column: 7 } },
+            loc: { start: { line: 36, column: 0 }, end: { line: 38, column: 7 } },
           },
         )) != null
           ? stack1
           : '') +
         ((stack1 = lookupProperty(helpers, 'if').call(alias2, lookupProperty(depth0, 'logLevel'), {
-          name: 'if',
-          hash: {},
-          fn: container.program(4, data, 0),
-          inverse: container.noop,
-          data: data,
-          loc: { start: { line: 36, column: 0 }, end: { line: 38, column: 7 } },
-        })) != null
-          ? stack1
-          : '') +
-        ((stack1 = lookupProperty(helpers, 'if').call(alias2, lookupProperty(depth0, 'encrypt'), {
           name: 'if',
           hash: {},
           fn: container.program(5, data, 0),
@@ -755,45 +794,55 @@ export const TEMPLATES = {
         })) != null
           ? stack1
           : '') +
-        ((stack1 = lookupProperty(helpers, 'if').call(alias2, lookupProperty(depth0, 'tls'), {
+        ((stack1 = lookupProperty(helpers, 'if').call(alias2, lookupProperty(depth0, 'encrypt'), {
           name: 'if',
           hash: {},
           fn: container.program(6, data, 0),
           inverse: container.noop,
           data: data,
-          loc: { start: { line: 42, column: 0 }, end: { line: 55, column: 7 } },
+          loc: { start: { line: 42, column: 0 }, end: { line: 44, column: 7 } },
+        })) != null
+          ? stack1
+          : '') +
+        ((stack1 = lookupProperty(helpers, 'if').call(alias2, lookupProperty(depth0, 'tls'), {
+          name: 'if',
+          hash: {},
+          fn: container.program(7, data, 0),
+          inverse: container.noop,
+          data: data,
+          loc: { start: { line: 45, column: 0 }, end: { line: 58, column: 7 } },
         })) != null
           ? stack1
           : '') +
         ((stack1 = lookupProperty(helpers, 'if').call(alias2, lookupProperty(depth0, 'acl'), {
           name: 'if',
           hash: {},
-          fn: container.program(12, data, 0),
+          fn: container.program(13, data, 0),
           inverse: container.noop,
           data: data,
-          loc: { start: { line: 56, column: 0 }, end: { line: 66, column: 7 } },
+          loc: { start: { line: 59, column: 0 }, end: { line: 69, column: 7 } },
         })) != null
           ? stack1
           : '') +
         ((stack1 = lookupProperty(helpers, 'if').call(alias2, lookupProperty(depth0, 'services'), {
           name: 'if',
           hash: {},
-          fn: container.program(15, data, 0),
+          fn: container.program(16, data, 0),
           inverse: container.noop,
           data: data,
-          loc: { start: { line: 67, column: 0 }, end: { line: 73, column: 7 } },
+          loc: { start: { line: 70, column: 0 }, end: { line: 76, column: 7 } },
         })) != null
           ? stack1
           : '') +
         '  "leave_on_terminate": ' +
         ((stack1 = (
           lookupProperty(helpers, 'json') ||
-          alias1(depth0, 'json', { start: { line: 74, column: 26 }, end: { line: 74, column: 30 } })
+          alias1(depth0, 'json', { start: { line: 77, column: 26 }, end: { line: 77, column: 30 } })
         ).call(alias2, lookupProperty(depth0, 'leaveOnTerminate'), {
           name: 'json',
           hash: {},
           data: data,
-          loc: { start: { line: 74, column: 24 }, end: { line: 74, column: 49 } },
+          loc: { start: { line: 77, column: 24 }, end: { line: 77, column: 49 } },
         })) != null
           ? stack1
           : '') +

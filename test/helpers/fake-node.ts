@@ -320,8 +320,15 @@ export class FakeEnvoyAdmin implements ProxyAdmin, MeshEnvoy {
     return this.world.envoyLive ? 'LIVE' : 'PRE_INITIALIZING';
   }
 
+  async listenerNames(): Promise<string[]> {
+    return (await this.dynamicListeners()).active;
+  }
+
   async dynamicListeners() {
-    return { active: this.world.envoyLive ? ['public_listener:127.0.0.1:21000'] : [], rejected: [] };
+    return {
+      active: this.world.envoyLive ? ['public_listener:127.0.0.1:21000'] : [],
+      rejected: [],
+    };
   }
 
   async clusters(): Promise<EnvoyCluster[]> {

@@ -1,7 +1,7 @@
 // Runs `meshvisor run` from the bundle inside a test host (a network namespace with an eth0),
 // as the container entrypoint would run, and reads it back: its JSON log lines, its status
 // endpoint, its exit. The consul binary is the double unless CONSUL_BIN names a real one.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,16 @@ import { createTestNet, type TestHost } from './netns.ts';
 
 /** The consul binary end-to-end tests run: a real one when CONSUL_BIN is set. */
 export const CONSUL_BIN = process.env.CONSUL_BIN ?? CONSUL_DOUBLE;
+
+/**
+ * A real CONSUL_BIN's version ("1.14.9" from `consul version`), given to every spec as
+ * consul.version so that the render speaks its line; undefined for the double (1.10's keys).
+ */
+export const CONSUL_VERSION = process.env.CONSUL_BIN
+  ? /^Consul v(\d+\.\d+\.\d+)/.exec(
+      spawnSync(process.env.CONSUL_BIN, ['version'], { encoding: 'utf8' }).stdout ?? '',
+    )?.[1]
+  : undefined;
 
 export const STATUS_PORT = 9555;
 
@@ -42,6 +52,7 @@ export function testSpec(host: TestHost, workDir: string, spec: Record<string, u
     nodeName: spec.nodeName ?? host.name,
     consul: {
       binary: CONSUL_BIN,
+      ...(CONSUL_VERSION ? { version: CONSUL_VERSION } : {}),
       dataDir: join(dir, 'data'),
       configDir: join(dir, 'consul.d'),
       retryInterval: '1s',

@@ -359,6 +359,7 @@ test("in Envoy mode the upstream's cluster endpoints and the proxy's certificate
   const soon = new Date(Date.now() + 3600_000).toISOString();
   const envoy: MeshEnvoy = {
     readyState: async () => 'LIVE',
+    listenerNames: async () => ['public_listener:0.0.0.0:21000', 'todos:127.0.0.1:1234'],
     dynamicListeners: async () => ({
       active: ['public_listener:0.0.0.0:21000', 'todos:127.0.0.1:1234'],
       rejected: [],
@@ -394,6 +395,48 @@ test("in Envoy mode the upstream's cluster endpoints and the proxy's certificate
       assert.deepEqual(proxy?.listeners, ['public_listener:0.0.0.0:21000', 'todos:127.0.0.1:1234']);
       assert.deepEqual(proxy?.rejectedUpdates, { lds: 0 });
       assert.match(proxy?.certificates[0]?.warning ?? '', /^leaf not rotated/);
+    },
+    envoy,
+  );
+});
+
+test('an Envoy that counts a rejected listener update names it, and the upstream says so', async () => {
+  const world = new FakeWorld();
+  world.consul.mesh.health.set('todos', [instance('todos-1', [])]);
+  let dumps = 0;
+  const details =
+    "Didn't find a registered implementation for 'envoy.filters.http.router' with type URL: ''";
+  const envoy: MeshEnvoy = {
+    readyState: async () => 'LIVE',
+    listenerNames: async () => [],
+    dynamicListeners: async () => {
+      dumps += 1;
+      return { active: [], rejected: [{ name: 'todos:127.0.0.1:1234', details }] };
+    },
+    clusters: async () => [],
+    certificates: async () => [],
+    stats: async () => new Map([['listener_manager.lds.update_rejected', 1]]),
+  };
+  await inspecting(
+    world,
+    async (inspector) => {
+      const view = await until(
+        inspector,
+        'the rejection',
+        (v) => v.proxies[0]?.lastRejection != null,
+      );
+      assert.equal(view.proxies[0]?.lastRejection, `todos:127.0.0.1:1234: ${details}`);
+      assert.deepEqual(view.proxies[0]?.rejectedUpdates, { lds: 1 });
+      const upstream = await until(
+        inspector,
+        'the reason',
+        (v) => v.upstreams[0]?.checkedAt != null,
+      );
+      assert.equal(
+        upstream.upstreams[0]?.reason,
+        `listener rejected: todos:127.0.0.1:1234: ${details}`,
+      );
+      assert.ok(dumps > 0, 'the config dump is read once a rejection is counted');
     },
     envoy,
   );
