@@ -261,7 +261,11 @@ test('a wildcard bind advertises a loopback url', async () => {
 });
 
 test('close() does not wait for idle keep-alive connections, and may be called twice', async () => {
-  const server = await startStatusServer({ listen: '127.0.0.1:0', getStatus: () => nodeStatus(), logger });
+  const server = await startStatusServer({
+    listen: '127.0.0.1:0',
+    getStatus: () => nodeStatus(),
+    logger,
+  });
   const agent = new Agent({ keepAlive: true, keepAliveMsecs: 60_000 });
   try {
     const code = await new Promise<number | undefined>((resolve, reject) => {
@@ -284,7 +288,11 @@ test('close() does not wait for idle keep-alive connections, and may be called t
 });
 
 test('after close() the port is free again', async () => {
-  const server = await startStatusServer({ listen: '127.0.0.1:0', getStatus: () => nodeStatus(), logger });
+  const server = await startStatusServer({
+    listen: '127.0.0.1:0',
+    getStatus: () => nodeStatus(),
+    logger,
+  });
   await server.close();
   const probe = createServer();
   try {
