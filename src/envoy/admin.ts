@@ -25,7 +25,6 @@ export class ListenerRejectedError extends Error {
 interface DynamicListenersDump {
   configs?: {
     name?: string;
-    active_state?: unknown;
     error_state?: { details?: string; failed_configuration?: { name?: string } };
   }[];
 }
@@ -105,36 +104,30 @@ export class EnvoyAdmin {
    * read: the readiness gate then goes by /listeners alone).
    */
   async rejectedListener(signal?: AbortSignal): Promise<ListenerRejectedError | null> {
-    const dump = await this.dynamicListeners(signal).catch(() => null);
-    const first = dump?.rejected[0];
+    const rejected = await this.rejectedListeners(signal).catch(() => null);
+    const first = rejected?.[0];
     return first ? new ListenerRejectedError(first.name, first.details) : null;
   }
 
   /**
-   * The listeners Envoy got over xDS: those active, and those whose last update it rejected
-   * (`error_state`; the failed configuration also names it where the entry itself has no name).
+   * The listeners whose last xDS update Envoy rejected (`error_state` in the config dump; the
+   * failed configuration also names it where the entry itself has no name).
    */
-  async dynamicListeners(
-    signal?: AbortSignal,
-  ): Promise<{ active: string[]; rejected: RejectedListener[] }> {
+  async rejectedListeners(signal?: AbortSignal): Promise<RejectedListener[]> {
     const dump = await this.json<DynamicListenersDump>(
       '/config_dump?resource=dynamic_listeners',
       signal,
     );
-    const configs = dump.configs ?? [];
     // Envoy 1.36.4 lists a rejected listener twice: named, and unnamed with the failed one's name.
     const rejected = new Map<string, RejectedListener>();
-    for (const { name, error_state: error } of configs) {
+    for (const { name, error_state: error } of dump.configs ?? []) {
       if (!error) continue;
       const listener = name ?? error.failed_configuration?.name ?? '(unnamed)';
       if (!rejected.has(listener)) {
         rejected.set(listener, { name: listener, details: error.details ?? 'no details given' });
       }
     }
-    return {
-      active: configs.flatMap((c) => (c.active_state && c.name ? [c.name] : [])),
-      rejected: [...rejected.values()],
-    };
+    return [...rejected.values()];
   }
 
   /**

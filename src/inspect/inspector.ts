@@ -35,7 +35,7 @@ import { PeriodicRead, realClock, runBlockingWatch, type Clock } from './watch.t
 export type MeshConsul = Pick<ConsulApi, 'agentChecks' | 'healthConnect' | 'intentionsTo'>;
 export type MeshEnvoy = Pick<
   EnvoyAdmin,
-  'readyState' | 'listenerNames' | 'dynamicListeners' | 'clusters' | 'certificates' | 'stats'
+  'readyState' | 'listenerNames' | 'rejectedListeners' | 'clusters' | 'certificates' | 'stats'
 >;
 
 export interface InspectorOptions {
@@ -76,6 +76,17 @@ interface EnvoyAnswer {
   stats: Map<string, number>;
 }
 
+interface WantedWatch {
+  start: (signal: AbortSignal) => Promise<void>;
+  /** Drops the watch's last answer once nothing wants it. */
+  forget: () => void;
+}
+
+interface RunningWatch {
+  controller: AbortController;
+  forget: () => void;
+}
+
 interface IntentionsAnswer {
   intentions: Intention[];
   defaultPolicy: string | undefined;
@@ -87,11 +98,13 @@ export class MeshInspector {
   private readonly waitSeconds: number;
   private targets: MeshTargets = { services: [], envoys: [], upstreams: [] };
   private checks: Read<Map<string, MeshCheck & { serviceId: string }>> = empty();
+  /** By healthKey (service@datacenter). */
   private readonly health = new Map<string, Read<HealthEntry[]>>();
+  /** By destination service. */
   private readonly intentions = new Map<string, Read<IntentionsAnswer>>();
   private readonly envoys = new Map<string, Read<EnvoyAnswer>>();
-  /** One controller per running blocking watch, by its key. */
-  private readonly watches = new Map<string, AbortController>();
+  /** Each running blocking watch, by `health:<service@dc>` or `intentions:<service>`. */
+  private readonly watches = new Map<string, RunningWatch>();
   /** Whether each upstream could serve at the last look (for the timeline). */
   private readonly serving = new Map<string, boolean>();
   private readonly checksRead: PeriodicRead;
@@ -119,22 +132,31 @@ export class MeshInspector {
   /** What to watch: the plan's (a reload hands over the new plan's). */
   setTargets(targets: MeshTargets): void {
     this.targets = targets;
-    const wanted = new Map<string, () => Promise<void>>();
+    const wanted = new Map<string, WantedWatch>();
     for (const u of targets.upstreams) {
-      wanted.set(healthKey(u), () => this.watchHealth(u, this.watchSignal(healthKey(u))));
-      wanted.set(intentionKey(u), () =>
-        this.watchIntentions(u.service, this.watchSignal(intentionKey(u))),
-      );
+      const health = healthKey(u);
+      wanted.set(`health:${health}`, {
+        start: (signal) => this.watchHealth(u, signal),
+        forget: () => this.health.delete(health),
+      });
+      wanted.set(`intentions:${u.service}`, {
+        start: (signal) => this.watchIntentions(u.service, signal),
+        forget: () => this.intentions.delete(u.service),
+      });
     }
-    for (const [key, controller] of this.watches) {
-      if (!wanted.has(key)) {
-        controller.abort();
-        this.watches.delete(key);
-        this.health.delete(key);
-        this.intentions.delete(key);
-      }
+    for (const [key, watch] of this.watches) {
+      if (wanted.has(key)) continue;
+      watch.controller.abort();
+      watch.forget();
+      this.watches.delete(key);
     }
-    for (const [key, start] of wanted) if (!this.watches.has(key)) void start();
+    for (const [key, { start, forget }] of wanted) {
+      if (this.watches.has(key)) continue;
+      const controller = new AbortController();
+      this.options.signal.addEventListener('abort', () => controller.abort(), { once: true });
+      this.watches.set(key, { controller, forget });
+      void start(controller.signal);
+    }
     for (const proxy of this.envoys.keys()) {
       if (!targets.envoys.some((e) => e.proxy === proxy)) this.envoys.delete(proxy);
     }
@@ -191,9 +213,8 @@ export class MeshInspector {
     for (const [key, read] of this.health) {
       if (read.error) errors.push(`health of ${key}: ${read.error}`);
     }
-    for (const [key, read] of this.intentions) {
-      if (read.error)
-        errors.push(`intentions to ${key.slice('intentions:'.length)}: ${read.error}`);
+    for (const [service, read] of this.intentions) {
+      if (read.error) errors.push(`intentions to ${service}: ${read.error}`);
     }
     for (const [proxy, read] of this.envoys) {
       if (read.error) errors.push(`${proxy} admin API: ${read.error}`);
@@ -220,7 +241,7 @@ export class MeshInspector {
 
   private upstreamFacts(u: UpstreamTarget): { facts: UpstreamFacts; checkedAt: number | null } {
     const health = this.health.get(healthKey(u)) ?? empty<HealthEntry[]>();
-    const intentions = this.intentions.get(intentionKey(u)) ?? empty<IntentionsAnswer>();
+    const intentions = this.intentions.get(u.service) ?? empty<IntentionsAnswer>();
     const envoy = this.targets.envoys.some((e) => e.proxy === u.proxy)
       ? this.envoys.get(u.proxy)?.value
       : undefined;
@@ -330,8 +351,7 @@ export class MeshInspector {
         const certificates = await admin.certificates();
         // The config dump (every listener's whole config, certificates inline) only when Envoy
         // counts a rejected listener update: it is what names the listener and the reason.
-        const rejected =
-          (stats.get(LDS_REJECTED) ?? 0) > 0 ? (await admin.dynamicListeners()).rejected : [];
+        const rejected = (stats.get(LDS_REJECTED) ?? 0) > 0 ? await admin.rejectedListeners() : [];
         const answer: EnvoyAnswer = {
           state,
           listeners,
@@ -365,13 +385,6 @@ export class MeshInspector {
     }
   }
 
-  private watchSignal(key: string): AbortSignal {
-    const controller = new AbortController();
-    this.options.signal.addEventListener('abort', () => controller.abort(), { once: true });
-    this.watches.set(key, controller);
-    return controller.signal;
-  }
-
   private watchHealth(u: UpstreamTarget, signal: AbortSignal): Promise<void> {
     const key = healthKey(u);
     return runBlockingWatch({
@@ -398,7 +411,6 @@ export class MeshInspector {
   }
 
   private watchIntentions(service: string, signal: AbortSignal): Promise<void> {
-    const key = `intentions:${service}`;
     return runBlockingWatch({
       fetch: (index, s) =>
         this.options.consul.intentionsTo(service, {
@@ -411,12 +423,12 @@ export class MeshInspector {
           intentions: answer.value,
           defaultPolicy: answer.headers.get('x-consul-default-acl-policy'),
         };
-        this.intentions.set(key, { value, error: null, at: this.clock.now() });
+        this.intentions.set(service, { value, error: null, at: this.clock.now() });
         this.noteUpstreams();
       },
       onError: (err) =>
-        this.intentions.set(key, {
-          ...(this.intentions.get(key) ?? empty()),
+        this.intentions.set(service, {
+          ...(this.intentions.get(service) ?? empty()),
           error: this.describe(err),
         }),
       minGapMs: this.minGapMs,
@@ -454,7 +466,6 @@ function intentionDecision(u: UpstreamTarget, read: Read<IntentionsAnswer>): Int
 }
 
 const healthKey = (u: UpstreamTarget) => `${u.service}@${u.datacenter}`;
-const intentionKey = (u: UpstreamTarget) => `intentions:${u.service}`;
 
 function empty<T>(): Read<T> {
   return { value: null, error: null, at: null };

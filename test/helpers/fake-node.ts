@@ -16,7 +16,12 @@ import {
   type HealthEntry,
   type Intention,
 } from '../../src/consul/index.ts';
-import type { DrainScope, EnvoyCertificate, EnvoyCluster } from '../../src/envoy/index.ts';
+import type {
+  DrainScope,
+  EnvoyCertificate,
+  EnvoyCluster,
+  RejectedListener,
+} from '../../src/envoy/index.ts';
 import type { MeshEnvoy } from '../../src/inspect/index.ts';
 import { createLogger, type Logger } from '../../src/log.ts';
 import type {
@@ -321,14 +326,11 @@ export class FakeEnvoyAdmin implements ProxyAdmin, MeshEnvoy {
   }
 
   async listenerNames(): Promise<string[]> {
-    return (await this.dynamicListeners()).active;
+    return this.world.envoyLive ? ['public_listener:127.0.0.1:21000'] : [];
   }
 
-  async dynamicListeners() {
-    return {
-      active: this.world.envoyLive ? ['public_listener:127.0.0.1:21000'] : [],
-      rejected: [],
-    };
+  async rejectedListeners(): Promise<RejectedListener[]> {
+    return [];
   }
 
   async clusters(): Promise<EnvoyCluster[]> {

@@ -196,6 +196,17 @@ test("Envoy's update_rejected counters are summed by xDS type", () => {
   assert.deepEqual(rejectedUpdates(stats), { lds: 2, cds: 0, eds: 2 });
 });
 
+/** A LIVE Envoy with nothing in it and nothing rejected, but for what `over` gives it. */
+const meshEnvoy = (over: Partial<MeshEnvoy>): MeshEnvoy => ({
+  readyState: async () => 'LIVE',
+  listenerNames: async () => [],
+  rejectedListeners: async () => [],
+  clusters: async () => [],
+  certificates: async () => [],
+  stats: async () => new Map([['listener_manager.lds.update_rejected', 0]]),
+  ...over,
+});
+
 /** An inspector over the fake world's Consul, watching users' upstream todos, read fast. */
 async function inspecting(
   world: FakeWorld,
@@ -357,13 +368,12 @@ test("in Envoy mode the upstream's cluster endpoints and the proxy's certificate
   const world = new FakeWorld();
   world.consul.mesh.health.set('todos', [instance('todos-1', [])]);
   const soon = new Date(Date.now() + 3600_000).toISOString();
-  const envoy: MeshEnvoy = {
-    readyState: async () => 'LIVE',
+  const envoy = meshEnvoy({
     listenerNames: async () => ['public_listener:0.0.0.0:21000', 'todos:127.0.0.1:1234'],
-    dynamicListeners: async () => ({
-      active: ['public_listener:0.0.0.0:21000', 'todos:127.0.0.1:1234'],
-      rejected: [],
-    }),
+    // Nothing counted as rejected: the config dump (certificates inline) is left unread.
+    rejectedListeners: async () => {
+      throw new Error('the config dump was read with no rejected update counted');
+    },
     clusters: async () => [
       { name: 'todos.default.dc1.internal.7c3e.consul', endpoints: { healthy: 0, total: 1 } },
     ],
@@ -375,8 +385,7 @@ test("in Envoy mode the upstream's cluster endpoints and the proxy's certificate
         expiresAt: soon,
       },
     ],
-    stats: async () => new Map([['listener_manager.lds.update_rejected', 0]]),
-  };
+  });
   await inspecting(
     world,
     async (inspector) => {
@@ -406,17 +415,13 @@ test('an Envoy that counts a rejected listener update names it, and the upstream
   let dumps = 0;
   const details =
     "Didn't find a registered implementation for 'envoy.filters.http.router' with type URL: ''";
-  const envoy: MeshEnvoy = {
-    readyState: async () => 'LIVE',
-    listenerNames: async () => [],
-    dynamicListeners: async () => {
+  const envoy = meshEnvoy({
+    rejectedListeners: async () => {
       dumps += 1;
-      return { active: [], rejected: [{ name: 'todos:127.0.0.1:1234', details }] };
+      return [{ name: 'todos:127.0.0.1:1234', details }];
     },
-    clusters: async () => [],
-    certificates: async () => [],
     stats: async () => new Map([['listener_manager.lds.update_rejected', 1]]),
-  };
+  });
   await inspecting(
     world,
     async (inspector) => {
