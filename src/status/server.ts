@@ -1,5 +1,5 @@
-// The status endpoint: /healthz, /readyz, /status, /metrics over Node's own http (four read-only
-// routes need no framework), and POST /reload, which asks the node to re-read its spec (the
+// The status endpoint: the page at /, /healthz, /readyz, /status, /metrics over Node's own http
+// (five read-only routes need no framework), and POST /reload, which asks the node to re-read its spec (the
 // endpoint takes no input: whoever reaches it can only trigger what SIGHUP does). It is a pure
 // serializer of what getStatus() returns: NodeStatus is
 // built by the orchestration and holds no secret by construction (see model.ts), so nothing is
@@ -10,6 +10,7 @@ import { listenUrl, parseListenAddress, type ListenAddress } from '../spec/index
 import type { Logger } from '../log.ts';
 import type { NodeStatus, ReloadStatus } from './model.ts';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.ts';
+import { statusPage } from './page.ts';
 
 export interface StatusServerOptions {
   /** `host:port` with an IPv4 literal, or `[host]:port` with an IPv6 literal; port 0 picks one. */
@@ -36,6 +37,7 @@ export interface StatusServer {
 const ALLOW = 'GET, HEAD';
 const JSON_TYPE = 'application/json; charset=utf-8';
 const TEXT_TYPE = 'text/plain; charset=utf-8';
+const HTML_TYPE = 'text/html; charset=utf-8';
 
 export async function startStatusServer(options: StatusServerOptions): Promise<StatusServer> {
   const { listen, getStatus, onReload, logger } = options;
@@ -107,8 +109,24 @@ function handle(
     send(res, 200, TEXT_TYPE, 'ok\n');
     return;
   }
+  if (path === '/') {
+    // The page reads /status itself: serving it reads nothing of the node.
+    void statusPage().then(
+      ({ html, headers }) => send(res, 200, HTML_TYPE, html, headers),
+      (err: unknown) => {
+        logger.error({ err }, 'status endpoint: the status page could not be built');
+        send(res, 500, TEXT_TYPE, 'internal error building the status page\n');
+      },
+    );
+    return;
+  }
   if (path !== '/readyz' && path !== '/status' && path !== '/metrics') {
-    send(res, 404, TEXT_TYPE, `not found: ${path}; try /healthz, /readyz, /status, /metrics\n`);
+    send(
+      res,
+      404,
+      TEXT_TYPE,
+      `not found: ${path}; try / (the page), /healthz, /readyz, /status, /metrics\n`,
+    );
     return;
   }
 

@@ -156,12 +156,43 @@ test('other methods answer 405 with Allow: GET, HEAD', async () => {
 
 test('an unknown path answers 404 naming the routes; no prefix matching', async () => {
   await withServer(nodeStatus, async ({ url }) => {
-    for (const path of ['/', '/nope', '/status/extra', '/healthzz']) {
+    for (const path of ['/nope', '/status/extra', '/healthzz', '/index.html']) {
       const res = await fetch(url + path);
       assert.equal(res.status, 404, path);
-      assert.match(await res.text(), /try \/healthz, \/readyz, \/status, \/metrics/);
+      assert.match(
+        await res.text(),
+        /try \/ \(the page\), \/healthz, \/readyz, \/status, \/metrics/,
+      );
     }
   });
+});
+
+test('/ serves the status page without reading the node; HEAD answers the same headers', async () => {
+  let reads = 0;
+  await withServer(
+    () => {
+      reads += 1;
+      return nodeStatus();
+    },
+    async ({ url }) => {
+      const res = await fetch(`${url}/`);
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('content-type'), 'text/html; charset=utf-8');
+      // Only its own style and script (by hash), requests to this origin, and no form target.
+      const csp = res.headers.get('content-security-policy') ?? '';
+      assert.match(csp, /^default-src 'none'; /);
+      assert.match(csp, /script-src 'sha256-[A-Za-z0-9+/]+=*'(;|$)/);
+      assert.match(csp, /connect-src 'self'/);
+      assert.match(csp, /form-action 'none'/);
+      assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+      const html = await res.text();
+      assert.match(html, /^<!doctype html>/);
+      assert.match(html, /fetch\('\/status'/);
+      const head = await fetch(`${url}/`, { method: 'HEAD' });
+      assert.equal(head.headers.get('content-length'), res.headers.get('content-length'));
+      assert.equal(reads, 0, 'the page reads /status itself');
+    },
+  );
 });
 
 test('a getStatus that throws answers 500, and the server keeps serving', async () => {
