@@ -32,8 +32,8 @@
 #
 # Environment: DOCKER (the docker CLI, default `docker`), DOCKER_HOST (the engine), CONSUL_BIN,
 # ENVOY_BIN, CONSUL_VERSION / ENVOY_VERSION / NODE_VERSION (default: Dockerfile.agent's ARG
-# defaults; with CONSUL_BIN, CONSUL_VERSION defaults to what `$CONSUL_BIN version` says, with
-# ENVOY_BIN, ENVOY_VERSION to what `$ENVOY_BIN --version` says),
+# defaults; CONSUL_VERSION defaults to what `$CONSUL_BIN version` says, or the consul double's
+# 1.10.12 without it; with ENVOY_BIN, ENVOY_VERSION to what `$ENVOY_BIN --version` says),
 # MESHVISOR_STANDIN_CACHE (where the Debian root file system is kept between runs, default
 # /var/cache/meshvisor-standins; empty: keep nothing), DEBIAN_MIRROR (default: the mirror this
 # machine's apt uses, scripts/debian-mirror.sh). Needs root (debootstrap) and debootstrap.
@@ -175,11 +175,13 @@ make_all() {
   consul_version=${CONSUL_VERSION:-}
   if [ -n "${CONSUL_BIN:-}" ]; then
     [ -x "$CONSUL_BIN" ] || die "CONSUL_BIN=$CONSUL_BIN is not an executable"
-    if [ -z "$consul_version" ]; then
-      consul_version=$("$CONSUL_BIN" version | sed -n 's/^Consul v\([0-9.]*\).*/\1/p' | sed -n 1p)
-    fi
   fi
-  consul_version=${consul_version:-$(arg_default Dockerfile.agent CONSUL_VERSION)}
+  if [ -z "$consul_version" ]; then
+    # The tag says which Consul the stand-in answers as: the binary's, or the double's (1.10.12),
+    # so a spec's consul.version from the image never asks the double for a newer Consul's keys.
+    consul_version=$("${CONSUL_BIN:-test/doubles/bin/consul}" version |
+      sed -n 's/^Consul v\([0-9.]*\).*/\1/p' | sed -n 1p)
+  fi
   envoy_version=${ENVOY_VERSION:-}
   if [ -n "${ENVOY_BIN:-}" ]; then
     [ -x "$ENVOY_BIN" ] || die "ENVOY_BIN=$ENVOY_BIN is not an executable"

@@ -396,14 +396,12 @@ describe('the images and the dev mesh on a Docker engine', { skip: skipReason ??
     { timeout: 480_000 },
     async () => {
       const args = ['build'];
-      if (CONSUL_BIN) {
-        // The image then renders the agent config for the Consul it ships (consul.version).
-        const version = /Consul v(\d+\.\d+\.\d+)/.exec(
-          (await must(CONSUL_BIN, ['version'])).stdout,
-        )?.[1];
-        assert.ok(version, 'cannot read the version of $CONSUL_BIN');
-        args.push('--build-arg', `CONSUL_VERSION=${version}`);
-      }
+      // The image renders the agent config for the Consul it ships (consul.version): the real
+      // binary's version, or the double's 1.10.12 (the stand-in's tag, scripts/docker-standins.sh).
+      const consul = CONSUL_BIN ?? join(ROOT, 'test/doubles/bin/consul');
+      const version = /Consul v(\d+\.\d+\.\d+)/.exec((await must(consul, ['version'])).stdout)?.[1];
+      assert.ok(version, `cannot read the version of ${consul}`);
+      args.push('--build-arg', `CONSUL_VERSION=${version}`);
       if (REAL_ENVOY) {
         // The stand-in is tagged with the real Envoy's version (scripts/docker-standins.sh).
         const build = envoyBuild((await must(REAL_ENVOY, ['--version'])).stdout);
